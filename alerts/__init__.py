@@ -1,0 +1,1 @@
+"""csvbot alerts package."""

@@ -1,0 +1,21 @@
+# Sourced by scripts/*: creates .venv and installs csvbot (with dev extras) when missing or stale.
+ensure_venv() {
+    local py="${PYTHON:-python3}"
+    if ! command -v "$py" >/dev/null; then
+        echo "csvbot needs python3 (3.11+); install it first" >&2
+        return 1
+    fi
+    "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "csvbot needs Python 3.11+")'
+    if [ ! -x .venv/bin/python ]; then
+        echo "== creating .venv" >&2
+        "$py" -m venv .venv
+    fi
+    local stamp=".venv/.csvbot-installed"
+    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+        echo "== installing csvbot with dev extras" >&2
+        .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" >&2 || true
+        .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v "is ignored" >&2 || true
+        .venv/bin/python -c 'import service, telemetry, aiogram, asyncpg, pytest'  # fail loudly
+        touch "$stamp"
+    fi
+}

@@ -1,0 +1,1 @@
+"""``csvbot simulate``: the whole service under simulated users and injected faults."""

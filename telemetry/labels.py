@@ -1,0 +1,120 @@
+"""Closed sets of label values, declared once beside the metric catalogue.
+
+Every label of every csvbot metric takes its values from one of these tuples. The catalogue
+pre-initialises each combination so that rates and alerts see 0 instead of "no data", and a test
+walks the registry and fails on any value that is not listed here. User ids, chat ids, job ids,
+file names and exception texts never become label values: they go to logs and span attributes.
+
+``telemetry`` may not import ``service``; ``ERROR_KINDS`` therefore restates the kinds of
+``service/errors.py`` and a unit test checks that the two stay equal.
+"""
+
+from __future__ import annotations
+
+#: Every ``kind`` of service/errors.py (checked by tests/unit/telemetry/test_labels.py).
+ERROR_KINDS: tuple[str, ...] = (
+    "bad_encoding",
+    "config",
+    "db_pool_exhausted",
+    "db_unavailable",
+    "empty_file",
+    "field_too_long",
+    "flood_limited",
+    "internal",
+    "invalid_input",
+    "job_not_found",
+    "malformed_csv",
+    "not_csv",
+    "storage_integrity",
+    "storage_not_found",
+    "storage_rejected",
+    "storage_timeout",
+    "storage_unavailable",
+    "telegram_unavailable",
+    "too_large",
+    "too_many_columns",
+    "too_many_rows",
+)
+
+#: Which part of the service an error was counted in.
+COMPONENTS: tuple[str, ...] = ("bot", "worker", "storage", "db", "csv", "telegram")
+
+#: The two processes csvbot runs as (``service.name`` is ``csvbot-<service>``).
+SERVICES: tuple[str, ...] = ("bot", "worker")
+
+#: Log levels as logging names them, lower-cased.
+LOG_LEVELS: tuple[str, ...] = ("debug", "info", "warning", "error", "critical")
+
+# --- storage ---------------------------------------------------------------------------------
+STORAGE_OPERATIONS: tuple[str, ...] = ("upload", "upload_file", "download", "sign", "delete", "health")
+#: ``ok`` or the kind of the storage error that ended the call.
+STORAGE_OUTCOMES: tuple[str, ...] = (
+    "ok",
+    "storage_timeout",
+    "storage_unavailable",
+    "storage_not_found",
+    "storage_rejected",
+    "storage_integrity",
+    "internal",
+)
+TRANSFER_DIRECTIONS: tuple[str, ...] = ("sent", "received")
+
+# --- database --------------------------------------------------------------------------------
+#: Every named query of the repository layer; a span and a histogram series each.
+DB_QUERIES: tuple[str, ...] = (
+    "migrate",
+    "health",
+    "upsert_user",
+    "create_job",
+    "get_job",
+    "list_jobs",
+    "claim_job",
+    "update_job",
+    "finish_job",
+    "fail_job",
+    "requeue_stale_jobs",
+    "count_jobs",
+)
+DB_BACKENDS: tuple[str, ...] = ("sqlite", "postgres")
+#: Who changed the session limit: an operator (admin command / API) or the tuning loop.
+LIMIT_CHANGE_SOURCES: tuple[str, ...] = ("operator", "auto")
+LIMIT_CHANGE_DIRECTIONS: tuple[str, ...] = ("up", "down")
+
+# --- bot -------------------------------------------------------------------------------------
+#: The handler that took an update (``other`` for anything no router claimed).
+HANDLERS: tuple[str, ...] = ("start", "help", "upload", "jobs", "job", "admin", "other")
+#: ``ok``: handled. ``rejected``: the user's input was refused with a clear message (a bad file,
+#: a flood limit) — the service worked. ``failed``: the service could not do its job.
+UPDATE_OUTCOMES: tuple[str, ...] = ("ok", "rejected", "failed")
+
+#: Bot API methods the service calls; any other is counted as ``other``.
+TELEGRAM_METHODS: tuple[str, ...] = (
+    "getMe",
+    "getUpdates",
+    "sendMessage",
+    "editMessageText",
+    "sendDocument",
+    "sendChatAction",
+    "getFile",
+    "downloadFile",
+    "answerCallbackQuery",
+    "setWebhook",
+    "deleteWebhook",
+    "setMyCommands",
+    "deleteMessage",
+    "other",
+)
+TELEGRAM_STATUSES: tuple[str, ...] = (
+    "ok",
+    "retry_after",
+    "client_error",
+    "server_error",
+    "network_error",
+)
+
+# --- workers ---------------------------------------------------------------------------------
+#: Same meaning as UPDATE_OUTCOMES, for a whole job.
+JOB_OUTCOMES: tuple[str, ...] = ("ok", "rejected", "failed")
+JOB_STAGES: tuple[str, ...] = ("download", "process", "upload", "notify")
+#: Why a job was queued again: a retryable error, or the reaper found its lease expired.
+REQUEUE_REASONS: tuple[str, ...] = ("retry", "lease_expired")

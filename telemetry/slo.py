@@ -1,0 +1,244 @@
+"""The one home of every threshold, SLO target and histogram bucket.
+
+The service's timeouts, the dashboards' threshold lines and the alert rules' expressions all
+import these numbers; nothing else in the repository may restate them. A test checks that each
+latency threshold sits exactly on a bucket boundary of the histogram that measures it, because a
+Prometheus ``le`` bucket can only answer "how many were faster than X" for an X it has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# --- Storage ---------------------------------------------------------------------------------
+
+#: Deadline of one storage operation, retries included. 15 s: the launch report's upload
+#: timeout, kept so that alerts about "past 15 s" mean the same thing as the code's deadline.
+STORAGE_TIMEOUT_SECONDS = 15.0
+#: A storage operation slower than this is logged and counted as slow (launch report: 10 s).
+STORAGE_SLOW_SECONDS = 10.0
+#: More than 5 % of storage operations timing out over 10 minutes is "frequent" timeouts:
+#: at the launch forecast's ~100 requests/min that is 50 failed user actions, worth a page.
+STORAGE_TIMEOUT_RATIO_MAX = 0.05
+
+# --- Database session limit -------------------------------------------------------------------
+
+#: Supabase's session pooler refuses clients past its pool size; 4 is the launch setting.
+SESSION_LIMIT_DEFAULT = 4
+#: The run-time tuning may never go above this (Supabase free tier session pool: 15 clients,
+#: shared with migrations and dashboards, so the service keeps 5 spare).
+SESSION_LIMIT_CEILING_DEFAULT = 10
+#: Waiting longer than this for a database session, at p95, means the pool is too small.
+POOL_WAIT_P95_MAX_SECONDS = 0.5
+#: Acquire timeout: after this long without a free session the call fails with a typed error.
+POOL_ACQUIRE_TIMEOUT_SECONDS = 5.0
+
+# --- Success rate (the launch report's tuning rule) ------------------------------------------
+
+#: "If the success rate stays below 90 % → raise SUPABASE_SESSION_LIMIT".
+SUCCESS_RATE_MIN = 0.90
+#: How long it must stay below before the alert fires.
+SUCCESS_RATE_FOR = "10m"
+
+# --- SLOs ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LatencySlo:
+    """ "``target`` of ``what`` finish within ``threshold_seconds``", over ``window``."""
+
+    name: str
+    target: float
+    threshold_seconds: float
+    window: str = "30d"
+
+    @property
+    def error_budget(self) -> float:
+        return 1.0 - self.target
+
+
+#: A bot command (/start, /help, /jobs, /job) is answered within 1 s.
+COMMAND_SLO = LatencySlo(name="command", target=0.995, threshold_seconds=1.0)
+#: An upload is acknowledged ("queued") within 5 s (launch forecast: p95 < 5 s for uploads).
+UPLOAD_SLO = LatencySlo(name="upload", target=0.99, threshold_seconds=5.0)
+#: A CSV under the size limit yields its result within 60 s of upload.
+RESULT_SLO = LatencySlo(name="result", target=0.99, threshold_seconds=60.0)
+
+#: Launch forecast, checked by `csvbot simulate`: p95 of simple operations and of uploads.
+SIMPLE_OP_P95_SECONDS = 3.0
+UPLOAD_P95_SECONDS = 5.0
+#: Expected success rate of user actions (launch forecast: 95 %+).
+SUCCESS_RATE_TARGET = 0.95
+
+#: Multi-window, multi-burn-rate alerting (Google SRE workbook, ch. 5), for a 30-day budget:
+#: (long window, short window, burn rate, severity). 14.4x over 1 h burns 2 % of the budget.
+BURN_RATE_WINDOWS: tuple[tuple[str, str, float, str], ...] = (
+    ("1h", "5m", 14.4, "critical"),
+    ("6h", "30m", 6.0, "critical"),
+    ("1d", "2h", 3.0, "warning"),
+    ("3d", "6h", 1.0, "warning"),
+)
+#: Burn-rate alerts need at least this many events per second in the long window, so that
+#: two failures out of three requests at 3 a.m. do not page anyone.
+BURN_RATE_MIN_EVENTS_PER_SECOND = 0.01
+
+# --- Runtime ---------------------------------------------------------------------------------
+
+#: Event-loop lag worth a log line naming the slow task (one log line per episode).
+EVENT_LOOP_LAG_LOG_SECONDS = 0.1
+#: Event-loop lag p99 that makes the bot feel sluggish: warn.
+EVENT_LOOP_LAG_P99_WARN_SECONDS = 0.25
+#: How often the lag monitor wakes up.
+EVENT_LOOP_LAG_INTERVAL_SECONDS = 0.25
+
+#: Any WARNING+ record dropped by the log queue is an alert; lower levels may be shed under a
+#: storm, but more than 1 % of them over 10 minutes means LOG_QUEUE_SIZE is too small.
+LOG_DROP_RATIO_MAX = 0.01
+
+# --- Workers ---------------------------------------------------------------------------------
+
+#: A worker that has not beaten its heart for this long is stale (it beats every 5 s).
+WORKER_HEARTBEAT_INTERVAL_SECONDS = 5.0
+WORKER_HEARTBEAT_STALE_SECONDS = 30.0
+#: A job that has been running (claimed) longer than this is re-queued by the reaper.
+JOB_LEASE_SECONDS = 300.0
+#: Queue backlog worth an alert when it keeps growing for this long.
+QUEUE_BACKLOG_FOR = "10m"
+
+# --- Histogram buckets -------------------------------------------------------------------------
+# Each latency threshold above is a bucket boundary of the histogram that measures it.
+
+#: Storage calls: resolve 50 ms at the fast end and the 10 s / 15 s thresholds at the slow end.
+STORAGE_BUCKETS: tuple[float, ...] = (
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    15.0,
+    20.0,
+    30.0,
+)
+#: Bot update handling (commands within 1 s, uploads within 3 s / 5 s).
+UPDATE_BUCKETS: tuple[float, ...] = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.0,
+    3.0,
+    5.0,
+    10.0,
+    30.0,
+)
+#: Upload-to-result and job processing times.
+JOB_BUCKETS: tuple[float, ...] = (
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    20.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+)
+#: Database pool waits and query times.
+DB_BUCKETS: tuple[float, ...] = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+#: Event-loop lag: 1 ms to 5 s.
+LOOP_LAG_BUCKETS: tuple[float, ...] = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
+#: Log sink writes (a batch of records).
+LOG_WRITE_BUCKETS: tuple[float, ...] = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.5,
+    1.0,
+)
+#: Telegram Bot API calls.
+TELEGRAM_BUCKETS: tuple[float, ...] = (
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+)
+#: CSV sizes in bytes: 1 KiB to Telegram's 20 MiB bot download limit.
+FILE_SIZE_BUCKETS: tuple[float, ...] = (
+    1024.0,
+    16384.0,
+    131072.0,
+    1048576.0,
+    5242880.0,
+    10485760.0,
+    20971520.0,
+)
+
+#: (threshold, buckets) pairs a test checks: every threshold is a bucket boundary.
+THRESHOLD_BUCKETS: tuple[tuple[str, float, tuple[float, ...]], ...] = (
+    ("STORAGE_TIMEOUT_SECONDS", STORAGE_TIMEOUT_SECONDS, STORAGE_BUCKETS),
+    ("STORAGE_SLOW_SECONDS", STORAGE_SLOW_SECONDS, STORAGE_BUCKETS),
+    ("POOL_WAIT_P95_MAX_SECONDS", POOL_WAIT_P95_MAX_SECONDS, DB_BUCKETS),
+    ("POOL_ACQUIRE_TIMEOUT_SECONDS", POOL_ACQUIRE_TIMEOUT_SECONDS, DB_BUCKETS),
+    ("COMMAND_SLO", COMMAND_SLO.threshold_seconds, UPDATE_BUCKETS),
+    ("UPLOAD_SLO", UPLOAD_SLO.threshold_seconds, UPDATE_BUCKETS),
+    ("SIMPLE_OP_P95_SECONDS", SIMPLE_OP_P95_SECONDS, UPDATE_BUCKETS),
+    ("UPLOAD_P95_SECONDS", UPLOAD_P95_SECONDS, UPDATE_BUCKETS),
+    ("RESULT_SLO", RESULT_SLO.threshold_seconds, JOB_BUCKETS),
+    ("EVENT_LOOP_LAG_LOG_SECONDS", EVENT_LOOP_LAG_LOG_SECONDS, LOOP_LAG_BUCKETS),
+    ("EVENT_LOOP_LAG_P99_WARN_SECONDS", EVENT_LOOP_LAG_P99_WARN_SECONDS, LOOP_LAG_BUCKETS),
+)
