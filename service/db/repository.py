@@ -1,0 +1,153 @@
+"""The one interface the bot and the workers use to read and write users and jobs.
+
+Two backends implement it with the same SQL and the same contract tests:
+:class:`~service.db.postgres.PostgresRepository` (production, Supabase) and
+:class:`~service.db.sqlite.SqliteRepository` (the embedded default). Build one with
+:func:`service.db.open_repository`.
+
+Every method is one named query (``telemetry.labels.DB_QUERIES``): a span ``db.<query>``, a
+``csvbot_db_query_duration_seconds{query}`` observation, and typed errors only —
+:class:`~service.errors.DatabaseUnavailableError` when the database cannot be reached (retryable),
+:class:`~service.errors.PoolExhaustedError` when no session frees up within
+``DB_ACQUIRE_TIMEOUT_SECONDS`` (retryable), :class:`~service.errors.JobNotFoundError` for a
+missing job. State-changing methods return the updated job, or ``None`` when the job's state did
+not allow the change (see the state machine in :mod:`service.db.models`), so a redelivered task or
+a repeated call is a harmless no-op that the caller can recognise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from service.db.models import Job, JobStatus, StaleJobs, User
+
+LimitSource = Literal["operator", "auto"]
+
+
+class Repository(Protocol):
+    """Users, jobs and the database session limit."""
+
+    #: ``"postgres"`` or ``"sqlite"``.
+    backend: str
+
+    # --- session limit (live) ---------------------------------------------------------------
+
+    @property
+    def session_limit(self) -> int:
+        """The live session limit (starts at ``SUPABASE_SESSION_LIMIT``)."""
+        ...
+
+    @property
+    def session_limit_ceiling(self) -> int:
+        """The highest limit :meth:`set_session_limit` accepts (``SUPABASE_SESSION_LIMIT_MAX``)."""
+        ...
+
+    async def set_session_limit(self, new_limit: int, source: LimitSource = "operator") -> int:
+        """Change the session limit now, without a restart; returns the previous limit.
+
+        Raises :class:`~service.errors.ConfigError` naming ``SUPABASE_SESSION_LIMIT`` unless
+        ``1 <= new_limit <= session_limit_ceiling``.
+        """
+        ...
+
+    # --- users ------------------------------------------------------------------------------
+
+    async def upsert_user(self, *, user_id: int, chat_id: int, username: str | None) -> User:
+        """Record that a user was seen now (first time: create; later: refresh chat and name)."""
+        ...
+
+    # --- jobs: the bot's side ---------------------------------------------------------------
+
+    async def create_job(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        file_name: str,
+        file_size: int,
+        job_id: str | None = None,
+        input_key: str | None = None,
+        trace_context: Mapping[str, str] | None = None,
+        progress_message_id: int | None = None,
+    ) -> Job:
+        """Insert a ``received`` job (id: ``job_id`` or a new uuid4 hex). The user must exist."""
+        ...
+
+    async def mark_queued(self, job_id: str, *, input_key: str | None = None) -> Job | None:
+        """``received`` → ``queued`` (storing ``input_key`` if given); ``None`` if not received."""
+        ...
+
+    async def get_job(self, job_id: str) -> Job:
+        """The job, or :class:`~service.errors.JobNotFoundError`."""
+        ...
+
+    async def get_job_for_user(self, job_id: str, user_id: int) -> Job:
+        """The job if it is ``user_id``'s; :class:`JobNotFoundError` if missing *or* another's."""
+        ...
+
+    async def list_jobs(self, user_id: int, limit: int = 10) -> list[Job]:
+        """The user's most recent jobs, newest first."""
+        ...
+
+    # --- jobs: the worker's side ------------------------------------------------------------
+
+    async def claim_job(self, job_id: str, lease_seconds: float) -> Job | None:
+        """Atomically take a job to work on: ``queued`` (or ``running`` with an expired lease)
+        becomes ``running`` with ``attempts + 1`` and a lease of ``lease_seconds``.
+
+        ``None`` when the job is in any other state (another worker holds it, or it is final):
+        of N concurrent claims exactly one wins. Raises :class:`JobNotFoundError` if missing.
+        """
+        ...
+
+    async def update_progress(
+        self,
+        job_id: str,
+        *,
+        progress_message_id: int | None = None,
+        lease_seconds: float | None = None,
+    ) -> Job:
+        """Store the progress message id and/or extend a running job's lease to now + seconds."""
+        ...
+
+    async def finish_job(
+        self,
+        job_id: str,
+        *,
+        cleaned_key: str | None,
+        profile_key: str | None,
+        summary: Mapping[str, Any] | None,
+    ) -> Job | None:
+        """``queued``/``running`` → ``done`` with the output keys and profile summary.
+
+        ``None`` if the job was already final. Raises :class:`JobNotFoundError` if missing.
+        """
+        ...
+
+    async def fail_job(self, job_id: str, *, kind: str, message: str, retryable: bool) -> Job | None:
+        """Record a failure: a retryable failure of a ``running`` job with attempts left goes back
+        to ``queued`` (the caller enqueues it again); anything else ends ``rejected`` (input error
+        kinds) or ``failed``. ``None`` if the job was already final.
+        """
+        ...
+
+    async def requeue_stale_jobs(self, now: datetime | None = None) -> StaleJobs:
+        """Running jobs whose lease expired before ``now``: requeued while attempts are left,
+        failed (kind ``internal``) once they are used up."""
+        ...
+
+    async def count_jobs_by_status(self) -> dict[JobStatus, int]:
+        """How many jobs are in each state (every status present, zero included)."""
+        ...
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def health(self) -> None:
+        """A round trip to the database; raises :class:`DatabaseUnavailableError` if it fails."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close every connection. Idempotent; calls after it raise DatabaseUnavailableError."""
+        ...

@@ -1,0 +1,197 @@
+"""The repository's SQL, written once for both backends, and the decoding of its rows.
+
+Statements use ``:name`` placeholders: SQLite understands them natively and the Postgres executor
+rewrites them to ``$1, $2, …`` (:func:`to_positional`). To stay portable they avoid casts,
+dialect functions and parameters whose type Postgres could not infer from a column (a bare
+parameter inside ``CASE`` or ``IS NULL``): every parameter is compared with or assigned to a
+column. Times are passed in from Python (timezone-aware UTC) rather than read from the server
+clock, so both backends and the tests see the same ``now``.
+
+State transitions are single ``UPDATE … WHERE status … RETURNING`` statements: the ``WHERE``
+clause *is* the state machine's guard, so a transition is atomic on both backends (Postgres
+re-checks the guard on the locked row; SQLite serialises writers). Rows are read by column name,
+so ``*`` is safe when a later migration adds columns.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from service.db.models import Job, JobStatus, User
+
+HEALTH = "SELECT 1 AS ok"
+
+UPSERT_USER = """
+INSERT INTO users (user_id, chat_id, username, first_seen_at, last_seen_at)
+VALUES (:user_id, :chat_id, :username, :now, :now)
+ON CONFLICT (user_id) DO UPDATE
+   SET chat_id = excluded.chat_id, username = excluded.username, last_seen_at = excluded.last_seen_at
+RETURNING *
+"""
+
+CREATE_JOB = """
+INSERT INTO jobs (id, user_id, chat_id, file_name, file_size, status, attempts, created_at,
+                  updated_at, input_key, trace_context, progress_message_id)
+VALUES (:id, :user_id, :chat_id, :file_name, :file_size, 'received', 0, :now,
+        :now, :input_key, :trace_context, :progress_message_id)
+RETURNING *
+"""
+
+GET_JOB = "SELECT * FROM jobs WHERE id = :id"
+GET_JOB_FOR_USER = "SELECT * FROM jobs WHERE id = :id AND user_id = :user_id"
+LIST_JOBS = """
+SELECT * FROM jobs WHERE user_id = :user_id
+ORDER BY created_at DESC, id DESC LIMIT :limit
+"""
+
+MARK_QUEUED = """
+UPDATE jobs SET status = 'queued', queued_at = :now, updated_at = :now,
+                input_key = COALESCE(:input_key, input_key)
+WHERE id = :id AND status = 'received'
+RETURNING *
+"""
+
+# attempts < max: a job never starts more often than JOB_MAX_ATTEMPTS, even when a dead worker's
+# task is redelivered straight to another worker without the reaper's help.
+CLAIM_JOB = """
+UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = :now, updated_at = :now,
+                lease_expires_at = :lease_expires_at
+WHERE id = :id AND attempts < :max_attempts
+  AND (status = 'queued' OR (status = 'running' AND lease_expires_at < :now))
+RETURNING *
+"""
+
+UPDATE_PROGRESS = """
+UPDATE jobs SET progress_message_id = COALESCE(:progress_message_id, progress_message_id),
+                lease_expires_at = CASE WHEN status = 'running'
+                                        THEN COALESCE(:lease_expires_at, lease_expires_at)
+                                        ELSE lease_expires_at END,
+                updated_at = :now
+WHERE id = :id
+RETURNING *
+"""
+
+# A previous attempt's error is cleared: "done" means the job succeeded; attempts > 1 tells that
+# it needed retries.
+FINISH_JOB = """
+UPDATE jobs SET status = 'done', cleaned_key = :cleaned_key, profile_key = :profile_key,
+                summary = :summary, finished_at = :now, updated_at = :now, lease_expires_at = NULL,
+                error_kind = NULL, error_message = NULL
+WHERE id = :id AND status IN ('queued', 'running')
+RETURNING *
+"""
+
+RETRY_JOB = """
+UPDATE jobs SET status = 'queued', queued_at = :now, updated_at = :now, lease_expires_at = NULL,
+                error_kind = :error_kind, error_message = :error_message
+WHERE id = :id AND status = 'running' AND attempts < :max_attempts
+RETURNING *
+"""
+
+END_JOB = """
+UPDATE jobs SET status = :status, finished_at = :now, updated_at = :now, lease_expires_at = NULL,
+                error_kind = :error_kind, error_message = :error_message
+WHERE id = :id AND status IN ('received', 'queued', 'running')
+RETURNING *
+"""
+
+REQUEUE_STALE = """
+UPDATE jobs SET status = 'queued', queued_at = :now, updated_at = :now, lease_expires_at = NULL,
+                error_kind = :error_kind, error_message = :error_message
+WHERE status = 'running' AND lease_expires_at < :now AND attempts < :max_attempts
+RETURNING *
+"""
+
+FAIL_STALE = """
+UPDATE jobs SET status = 'failed', finished_at = :now, updated_at = :now, lease_expires_at = NULL,
+                error_kind = :error_kind, error_message = :error_message
+WHERE status = 'running' AND lease_expires_at < :now AND attempts >= :max_attempts
+RETURNING *
+"""
+
+COUNT_BY_STATUS = "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"
+
+_PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=64)
+def to_positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``:name`` placeholders → ``$n`` (the same name reuses its number) and the name order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _PLACEHOLDER.sub(number, sql), tuple(names)
+
+
+def encode_json(value: Mapping[str, Any] | None) -> str | None:
+    """JSON text for a JSON column; both drivers take and return text."""
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _decode_json(value: Any) -> Any:
+    if value is None or isinstance(value, dict):
+        return value
+    return json.loads(value)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """A stored time as aware UTC: asyncpg returns datetimes, SQLite ISO-8601 text."""
+    if value is None:
+        return None
+    stamp = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return stamp.astimezone(UTC)
+
+
+def _required_timestamp(value: Any) -> datetime:
+    stamp = _timestamp(value)
+    if stamp is None:
+        raise ValueError("a required timestamp column is NULL")
+    return stamp
+
+
+def job_from_row(row: Mapping[str, Any]) -> Job:
+    return Job(
+        id=row["id"],
+        user_id=int(row["user_id"]),
+        chat_id=int(row["chat_id"]),
+        file_name=row["file_name"],
+        file_size=int(row["file_size"]),
+        status=JobStatus(row["status"]),
+        attempts=int(row["attempts"]),
+        created_at=_required_timestamp(row["created_at"]),
+        updated_at=_required_timestamp(row["updated_at"]),
+        queued_at=_timestamp(row["queued_at"]),
+        started_at=_timestamp(row["started_at"]),
+        finished_at=_timestamp(row["finished_at"]),
+        lease_expires_at=_timestamp(row["lease_expires_at"]),
+        input_key=row["input_key"],
+        cleaned_key=row["cleaned_key"],
+        profile_key=row["profile_key"],
+        error_kind=row["error_kind"],
+        error_message=row["error_message"],
+        summary=_decode_json(row["summary"]),
+        trace_context=_decode_json(row["trace_context"]) or {},
+        progress_message_id=row["progress_message_id"],
+    )
+
+
+def user_from_row(row: Mapping[str, Any]) -> User:
+    return User(
+        user_id=int(row["user_id"]),
+        chat_id=int(row["chat_id"]),
+        username=row["username"],
+        first_seen_at=_required_timestamp(row["first_seen_at"]),
+        last_seen_at=_required_timestamp(row["last_seen_at"]),
+    )

@@ -1,0 +1,327 @@
+"""The :class:`~service.db.repository.Repository` behaviour both backends share.
+
+A backend supplies sessions (an :class:`Executor` over one connection), says which driver errors
+mean "the database is unavailable", and applies a new session limit. Everything else — the SQL,
+the state machine, the instrumentation, the session-limit bookkeeping — lives here once, so the
+two backends cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from opentelemetry import trace
+
+from service.config import Settings
+from service.db import sql
+from service.db.instrumentation import IsUnavailable, QueryInstrumentation
+from service.db.limiter import SessionLimiter
+from service.db.models import (
+    Job,
+    JobStatus,
+    StaleJobs,
+    User,
+    complete_status_counts,
+    final_status_for,
+    new_job_id,
+    utc_now,
+)
+from service.db.repository import LimitSource
+from service.errors import ConfigError, InternalError, JobNotFoundError
+from telemetry.labels import LIMIT_CHANGE_SOURCES
+from telemetry.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+#: Error messages are for operators reading a job row; a traceback's worth is enough.
+ERROR_MESSAGE_MAX_CHARS = 2000
+LEASE_EXPIRED_MESSAGE = "lease expired: the worker stopped or hung while running the job"
+
+
+class Executor(Protocol):
+    """Runs statements with ``:name`` parameters on one connection."""
+
+    async def fetch_all(self, statement: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]: ...
+
+    async def fetch_one(self, statement: str, params: Mapping[str, Any]) -> Mapping[str, Any] | None: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[None]: ...
+
+
+class SqlRepository(ABC):
+    """Shared implementation; subclasses provide :meth:`_session` and the limit change."""
+
+    backend: str
+
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Metrics,
+        *,
+        db_system: str,
+        is_unavailable: IsUnavailable,
+        session_slots: int,
+        clock: Clock = utc_now,
+        tracer_provider: trace.TracerProvider | None = None,
+    ) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._clock = clock
+        self._max_attempts = settings.job_max_attempts
+        self._session_limit = settings.supabase_session_limit
+        self._ceiling = settings.supabase_session_limit_max
+        self._limit_lock = asyncio.Lock()
+        self._instrumentation: QueryInstrumentation[Executor] = QueryInstrumentation(
+            metrics, db_system=db_system, is_unavailable=is_unavailable, tracer_provider=tracer_provider
+        )
+        #: Who may hold one of the backend's ``session_slots`` sessions; owns the pool gauges.
+        self.limiter = SessionLimiter(
+            session_slots, acquire_timeout=settings.db_acquire_timeout_seconds, metrics=metrics
+        )
+        metrics.db_session_limit.set(self._session_limit)
+        metrics.db_session_limit_ceiling.set(self._ceiling)
+
+    # --- what a backend provides -----------------------------------------------------------
+
+    @abstractmethod
+    def _session(self) -> AbstractAsyncContextManager[Executor]:
+        """One connection for the body of an ``async with``, within the session limit."""
+
+    @abstractmethod
+    async def _apply_session_limit(self, new_limit: int) -> None:
+        """Make the backend honour ``new_limit`` from now on."""
+
+    @abstractmethod
+    async def apply_migrations(self) -> list[int]:
+        """Bring the schema up to date; the versions applied by this call."""
+
+    @abstractmethod
+    async def aclose(self) -> None: ...
+
+    def _query(self, name: str) -> AbstractAsyncContextManager[Executor]:
+        return self._instrumentation.query(name, self._session)
+
+    # --- session limit ----------------------------------------------------------------------
+
+    @property
+    def session_limit(self) -> int:
+        return self._session_limit
+
+    @property
+    def session_limit_ceiling(self) -> int:
+        return self._ceiling
+
+    async def set_session_limit(self, new_limit: int, source: LimitSource = "operator") -> int:
+        if source not in LIMIT_CHANGE_SOURCES:
+            raise ValueError(f"source must be one of {LIMIT_CHANGE_SOURCES}, not {source!r}")
+        if (
+            isinstance(new_limit, bool)
+            or not isinstance(new_limit, int)
+            or not 1 <= new_limit <= self._ceiling
+        ):
+            raise ConfigError(
+                "SUPABASE_SESSION_LIMIT",
+                f"must be a whole number from 1 to SUPABASE_SESSION_LIMIT_MAX={self._ceiling} "
+                f"(got {new_limit!r})",
+            )
+        # Serialised: an operator and the tuning loop changing it at once must not leave the
+        # backend at one limit and the gauge at the other.
+        async with self._limit_lock:
+            previous = self._session_limit
+            if new_limit == previous:
+                return previous
+            await self._apply_session_limit(new_limit)
+            self._session_limit = new_limit
+        direction = "up" if new_limit > previous else "down"
+        self._metrics.db_session_limit.set(new_limit)
+        self._metrics.db_session_limit_changes.labels(source, direction).inc()
+        log.info(
+            "database session limit changed",
+            extra={"previous_limit": previous, "session_limit": new_limit, "source": source},
+        )
+        return previous
+
+    # --- users ------------------------------------------------------------------------------
+
+    async def upsert_user(self, *, user_id: int, chat_id: int, username: str | None) -> User:
+        params = {"user_id": user_id, "chat_id": chat_id, "username": username, "now": self._clock()}
+        async with self._query("upsert_user") as db:
+            row = await db.fetch_one(sql.UPSERT_USER, params)
+        return sql.user_from_row(_returned(row, "upsert_user"))
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    async def create_job(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        file_name: str,
+        file_size: int,
+        job_id: str | None = None,
+        input_key: str | None = None,
+        trace_context: Mapping[str, str] | None = None,
+        progress_message_id: int | None = None,
+    ) -> Job:
+        params = {
+            "id": job_id or new_job_id(),
+            "user_id": user_id,
+            "chat_id": chat_id,
+            "file_name": file_name,
+            "file_size": file_size,
+            "input_key": input_key,
+            "trace_context": sql.encode_json(dict(trace_context or {})),
+            "progress_message_id": progress_message_id,
+            "now": self._clock(),
+        }
+        async with self._query("create_job") as db:
+            row = await db.fetch_one(sql.CREATE_JOB, params)
+        return sql.job_from_row(_returned(row, "create_job"))
+
+    async def get_job(self, job_id: str) -> Job:
+        async with self._query("get_job") as db:
+            row = await db.fetch_one(sql.GET_JOB, {"id": job_id})
+        return _found(row, job_id)
+
+    async def get_job_for_user(self, job_id: str, user_id: int) -> Job:
+        async with self._query("get_job") as db:
+            row = await db.fetch_one(sql.GET_JOB_FOR_USER, {"id": job_id, "user_id": user_id})
+        return _found(row, job_id)
+
+    async def list_jobs(self, user_id: int, limit: int = 10) -> list[Job]:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        async with self._query("list_jobs") as db:
+            rows = await db.fetch_all(sql.LIST_JOBS, {"user_id": user_id, "limit": limit})
+        return [sql.job_from_row(row) for row in rows]
+
+    async def mark_queued(self, job_id: str, *, input_key: str | None = None) -> Job | None:
+        params = {"id": job_id, "input_key": input_key, "now": self._clock()}
+        return await self._transition("update_job", sql.MARK_QUEUED, params)
+
+    async def claim_job(self, job_id: str, lease_seconds: float) -> Job | None:
+        if lease_seconds <= 0:
+            raise ValueError(f"lease_seconds must be positive, not {lease_seconds}")
+        now = self._clock()
+        params = {
+            "id": job_id,
+            "now": now,
+            "lease_expires_at": now + timedelta(seconds=lease_seconds),
+            "max_attempts": self._max_attempts,
+        }
+        return await self._transition("claim_job", sql.CLAIM_JOB, params)
+
+    async def update_progress(
+        self,
+        job_id: str,
+        *,
+        progress_message_id: int | None = None,
+        lease_seconds: float | None = None,
+    ) -> Job:
+        now = self._clock()
+        lease = None if lease_seconds is None else now + timedelta(seconds=lease_seconds)
+        params = {
+            "id": job_id,
+            "progress_message_id": progress_message_id,
+            "lease_expires_at": lease,
+            "now": now,
+        }
+        async with self._query("update_job") as db:
+            row = await db.fetch_one(sql.UPDATE_PROGRESS, params)
+        return _found(row, job_id)
+
+    async def finish_job(
+        self,
+        job_id: str,
+        *,
+        cleaned_key: str | None,
+        profile_key: str | None,
+        summary: Mapping[str, Any] | None,
+    ) -> Job | None:
+        params = {
+            "id": job_id,
+            "cleaned_key": cleaned_key,
+            "profile_key": profile_key,
+            "summary": sql.encode_json(summary),
+            "now": self._clock(),
+        }
+        return await self._transition("finish_job", sql.FINISH_JOB, params)
+
+    async def fail_job(self, job_id: str, *, kind: str, message: str, retryable: bool) -> Job | None:
+        error = {"error_kind": kind, "error_message": message[:ERROR_MESSAGE_MAX_CHARS]}
+        now = self._clock()
+        row = exists = None
+        async with self._query("fail_job") as db, db.transaction():
+            if retryable:
+                retry = {"id": job_id, "now": now, "max_attempts": self._max_attempts, **error}
+                row = await db.fetch_one(sql.RETRY_JOB, retry)
+            if row is None:
+                end = {"id": job_id, "now": now, "status": final_status_for(kind).value, **error}
+                row = await db.fetch_one(sql.END_JOB, end)
+            if row is None:
+                exists = await db.fetch_one(sql.GET_JOB, {"id": job_id})
+        if row is not None:
+            return sql.job_from_row(row)
+        _found(exists, job_id)
+        return None
+
+    async def requeue_stale_jobs(self, now: datetime | None = None) -> StaleJobs:
+        params = {
+            "now": now or self._clock(),
+            "max_attempts": self._max_attempts,
+            "error_kind": InternalError.kind,
+            "error_message": LEASE_EXPIRED_MESSAGE,
+        }
+        async with self._query("requeue_stale_jobs") as db, db.transaction():
+            requeued = await db.fetch_all(sql.REQUEUE_STALE, params)
+            failed = await db.fetch_all(sql.FAIL_STALE, params)
+        result = StaleJobs(
+            requeued=[sql.job_from_row(r) for r in requeued], failed=[sql.job_from_row(r) for r in failed]
+        )
+        if result.requeued or result.failed:
+            log.warning(
+                "jobs with expired leases found",
+                extra={
+                    "requeued_job_ids": [j.id for j in result.requeued],
+                    "failed_job_ids": [j.id for j in result.failed],
+                },
+            )
+        return result
+
+    async def count_jobs_by_status(self) -> dict[JobStatus, int]:
+        async with self._query("count_jobs") as db:
+            rows = await db.fetch_all(sql.COUNT_BY_STATUS, {})
+        return complete_status_counts({row["status"]: row["n"] for row in rows})
+
+    async def health(self) -> None:
+        async with self._query("health") as db:
+            await db.fetch_one(sql.HEALTH, {})
+
+    async def _transition(self, query: str, statement: str, params: Mapping[str, Any]) -> Job | None:
+        """One guarded UPDATE: the new job, ``None`` if the guard refused, or JobNotFoundError."""
+        async with self._query(query) as db:
+            row = await db.fetch_one(statement, params)
+            exists = None if row is not None else await db.fetch_one(sql.GET_JOB, {"id": params["id"]})
+        if row is not None:
+            return sql.job_from_row(row)
+        _found(exists, str(params["id"]))
+        return None
+
+
+def _found(row: Mapping[str, Any] | None, job_id: str) -> Job:
+    if row is None:
+        raise JobNotFoundError(f"job {job_id} not found")
+    return sql.job_from_row(row)
+
+
+def _returned(row: Mapping[str, Any] | None, query: str) -> Mapping[str, Any]:
+    if row is None:
+        raise InternalError(f"{query} returned no row")
+    return row
