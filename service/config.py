@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     job_max_attempts: int = Field(default=3, ge=1, le=20)
+    #: A running job not finished within its lease is taken back by the reaper (and, with Redis,
+    #: its unacknowledged task is redelivered to another worker after the same time).
+    job_lease_seconds: float = Field(default=slo.JOB_LEASE_SECONDS, ge=1, le=86_400)
+    #: Touched by a healthy worker every few seconds; ``csvbot worker --check`` reads its age.
+    worker_heartbeat_file: Path = Path("data/worker.heartbeat")
 
     # --- CSV limits -------------------------------------------------------------------------
     #: 20 MiB: the largest file a bot may download from Telegram.

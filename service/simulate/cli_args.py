@@ -10,7 +10,9 @@ SCENARIOS = ("launch", "storage-brownout", "storage-hang", "telegram-flood", "po
 
 def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--scenario", choices=SCENARIOS, default="launch",
+        "--scenario",
+        choices=SCENARIOS,
+        default="launch",
         help="a named workload and fault mix (default: launch)",
     )
     parser.add_argument("--duration", type=float, default=None, help="seconds of arrivals")
@@ -18,17 +20,27 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=None, help="user actions per second (open loop)")
     parser.add_argument("--seed", type=int, default=1, help="random seed (the run is reproducible)")
     parser.add_argument("--session-limit", type=int, default=None, help="database session limit")
-    parser.add_argument("--storage-hang-rate", type=float, default=None, help="share of storage calls that hang")
-    parser.add_argument("--storage-error-rate", type=float, default=None, help="share of storage calls that 503")
-    parser.add_argument("--telegram-429-rate", type=float, default=None, help="share of Bot API calls that 429")
+    parser.add_argument(
+        "--storage-hang-rate", type=float, default=None, help="share of storage calls that hang"
+    )
+    parser.add_argument(
+        "--storage-error-rate", type=float, default=None, help="share of storage calls that 503"
+    )
+    parser.add_argument(
+        "--telegram-429-rate", type=float, default=None, help="share of Bot API calls that 429"
+    )
     parser.add_argument(
         "--report", type=Path, default=Path("simulation-report.json"), help="where to write the JSON report"
     )
     parser.add_argument(
-        "--find-capacity", action="store_true",
+        "--find-capacity",
+        action="store_true",
         help="step the arrival rate up until the SLO breaks and report the highest sustained rate",
     )
     parser.add_argument("--no-live", action="store_true", help="no live progress view (for logs and CI)")
     parser.add_argument(
-        "--metrics-port", type=int, default=None, help="serve /metrics on this port while running (0: free port)"
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve /metrics on this port while running (0: free port)",
     )

@@ -1,0 +1,145 @@
+"""Assemble and run the bot process (``csvbot run``).
+
+``BotApp`` wires settings → database, storage, broker, Bot and Dispatcher. Without ``REDIS_URL`` it
+also runs the worker side in-process (the embedded default), so ``csvbot run`` with a token is a
+complete service on one machine. ``csvbot simulate`` uses the same class, pointed at the built-in
+Telegram emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiogram import Bot, Dispatcher
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+from taskiq import AsyncBroker
+
+from service.bot.dispatcher import build_bot, build_dispatcher
+from service.config import Settings
+from service.db import Repository, open_repository
+from service.deps import Services
+from service.runtime import Telemetry
+from service.storage import Storage, build_storage
+from service.workers.broker import build_broker, make_kick
+from service.workers.reaper import Reaper
+from service.workers.runner import JobRunner
+
+log = logging.getLogger(__name__)
+
+
+class BotApp:
+    """The bot process's components. ``start`` → ``serve`` (until stopped) → ``stop``."""
+
+    def __init__(self, settings: Settings, telemetry: Telemetry) -> None:
+        self.settings = settings
+        self.telemetry = telemetry
+        self.repo: Repository | None = None
+        self.storage: Storage | None = None
+        self.broker: AsyncBroker | None = None
+        self.bot: Bot | None = None
+        self.dp: Dispatcher | None = None
+        self.services: Services | None = None
+        self.reaper: Reaper | None = None
+        self.in_process_worker = not settings.redis_url
+
+    async def start(self) -> None:
+        settings, metrics, health = self.settings, self.telemetry.metrics, self.telemetry.health
+        self.bot = build_bot(settings, metrics)  # first: a bad token fails before any I/O
+        self.repo = await open_repository(settings, metrics)
+        health.set("database", True)
+        self.storage = build_storage(settings, metrics)
+        await self.storage.start()
+        health.set("storage", True)
+        self.broker = build_broker(settings)
+        await self.broker.startup()
+        kick = make_kick(self.broker)
+        self.services = Services(settings, metrics, self.repo, self.storage, kick, health)
+        self.dp = build_dispatcher(self.services)
+        if self.in_process_worker:
+            runner = JobRunner(self.services, self.bot, kick, lease_seconds=settings.job_lease_seconds)
+            self.broker.state.csvbot_runner = runner
+            self.reaper = Reaper(self.services, self.bot, kick, heartbeat_file=None)
+            self.reaper.start()
+        health.set("bot", True)
+        log.info(
+            "csvbot started",
+            extra={
+                "event": "started",
+                "database": self.repo.backend,
+                "storage": "supabase" if settings.uses_supabase_storage else "local",
+                "broker": "redis" if settings.redis_url else "in-process",
+                "session_limit": self.repo.session_limit,
+            },
+        )
+
+    async def serve(self) -> None:
+        """Poll (or serve the webhook) until cancelled."""
+        assert self.dp is not None and self.bot is not None
+        if self.settings.webhook_url:
+            await self._serve_webhook()
+        else:
+            await self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False)
+
+    async def _serve_webhook(self) -> None:
+        assert self.dp is not None and self.bot is not None and self.settings.webhook_secret is not None
+        secret = self.settings.webhook_secret.get_secret_value()
+        await self.bot.set_webhook(f"{self.settings.webhook_url}/telegram", secret_token=secret)
+        app = web.Application()
+        # aiogram checks X-Telegram-Bot-Api-Secret-Token against ``secret_token`` on every request.
+        SimpleRequestHandler(dispatcher=self.dp, bot=self.bot, secret_token=secret).register(
+            app, path="/telegram"
+        )
+        setup_application(app, self.dp, bot=self.bot)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, self.settings.webhook_host, self.settings.webhook_port)
+        await site.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    async def stop(self) -> None:
+        self.telemetry.health.set("bot", False)
+        if self.reaper is not None:
+            await self.reaper.stop()
+        if self.broker is not None:
+            with contextlib.suppress(Exception):
+                await self.broker.shutdown()
+        if self.bot is not None:
+            await self.bot.session.close()
+        if self.storage is not None:
+            await self.storage.aclose()
+        if self.repo is not None:
+            await self.repo.aclose()
+
+
+async def run_service(settings: Settings) -> int:
+    """``csvbot run``: the bot until SIGTERM/SIGINT, then a clean shutdown."""
+    telemetry = Telemetry.start(settings, service="bot")
+    app = BotApp(settings, telemetry)
+    try:
+        await app.start()
+        await run_until_signal(app.serve())
+        return 0
+    finally:
+        await app.stop()
+        await telemetry.stop()
+
+
+async def run_until_signal(coro: object) -> None:
+    """Run ``coro`` until it ends or the process gets SIGTERM/SIGINT."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,1 @@
+"""The Telegram side of csvbot (aiogram 3): routers, middlewares and the dispatcher."""

@@ -1,0 +1,35 @@
+"""/start, /help, and a friendly answer to anything that is not a command or a file."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import Message
+
+from service import messages
+from service.deps import Services
+
+router = Router(name="commands")
+
+
+@router.message(CommandStart(), flags={"handler": "start"})
+async def on_start(message: Message, services: Services) -> None:
+    if message.from_user is not None:
+        await services.repo.upsert_user(
+            user_id=message.from_user.id, chat_id=message.chat.id, username=message.from_user.username
+        )
+    await message.answer(messages.start_text(services.settings))
+
+
+@router.message(Command("help"), flags={"handler": "help"})
+async def on_help(message: Message, services: Services) -> None:
+    await message.answer(messages.help_text(services.settings))
+
+
+@router.message(~F.document, flags={"handler": "other"})
+async def on_anything_else(message: Message, services: Services) -> None:
+    """Photos, stickers, plain text: explain what the bot expects instead of staying silent."""
+    if message.text and message.text.startswith("/"):
+        await message.answer("I don't know that command.\n\n" + messages.help_text(services.settings))
+    else:
+        await message.answer(messages.not_a_document())

@@ -1,0 +1,50 @@
+"""One place that maps any error to the user's reply, the update outcome and the logs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Router
+from aiogram.types import ErrorEvent
+
+from service.deps import Services
+from service.errors import CsvbotError, InputError, PermanentError, kind_of
+
+log = logging.getLogger(__name__)
+router = Router(name="errors")
+
+
+def outcome_for(exc: BaseException) -> str:
+    """``rejected`` when the service refused bad input on purpose, ``failed`` otherwise."""
+    if isinstance(exc, InputError) or (isinstance(exc, PermanentError) and exc.kind in _USER_KINDS):
+        return "rejected"
+    return "failed"
+
+
+_USER_KINDS = frozenset({"flood_limited", "job_not_found"})
+
+
+def user_message_for(exc: BaseException) -> str:
+    if isinstance(exc, CsvbotError):
+        return exc.user_message
+    return CsvbotError.user_message
+
+
+@router.errors()
+async def on_error(event: ErrorEvent, services: Services, **_: Any) -> bool:
+    exc = event.exception
+    kind = kind_of(exc)
+    services.metrics.count_error("bot", kind)
+    extra = {"event": "update_failed", "error_kind": kind, "update_id": event.update.update_id}
+    if isinstance(exc, CsvbotError):
+        log.warning("update ended with %s: %s", kind, exc, extra=extra)
+    else:
+        log.exception("unexpected error while handling an update", extra=extra)
+    message = event.update.message
+    if message is not None:
+        try:
+            await message.answer(user_message_for(exc))
+        except Exception:  # the reply itself failed (Telegram down): logged, nothing else to do
+            log.warning("could not tell the user about the error", extra=extra, exc_info=True)
+    return True

@@ -1,0 +1,96 @@
+"""Per-process telemetry start-up and shutdown, shared by the bot and worker processes.
+
+Order matters: logging first (so everything after can log), then tracing, metrics and the
+endpoint, and the loop-lag monitor last; shutdown runs in reverse and flushes logs last, so the
+final lines of a process — including its shutdown errors — are never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+
+from prometheus_client import CollectorRegistry
+
+from service.config import Settings
+from telemetry.logging import LoggingRuntime, register_secret, setup_logging
+from telemetry.loop_lag import LoopLagMonitor
+from telemetry.metrics import Metrics
+from telemetry.server import HealthState, MetricsServer, start_metrics_server
+from telemetry.tracing import TracingRuntime, setup_tracing
+
+log = logging.getLogger(__name__)
+
+
+def csvbot_version() -> str:
+    try:
+        return version("csvbot")
+    except PackageNotFoundError:  # running from a source tree without installing
+        return "0.0.0"
+
+
+@dataclass
+class Telemetry:
+    metrics: Metrics
+    health: HealthState
+    logging: LoggingRuntime | None
+    tracing: TracingRuntime
+    server: MetricsServer | None
+    loop_lag: LoopLagMonitor
+
+    @classmethod
+    def start(
+        cls,
+        settings: Settings,
+        *,
+        service: str,
+        serve_metrics: bool = True,
+        configure_logging: bool = True,
+        metrics_port: int | None = None,
+        log_to_stderr: bool = True,
+    ) -> Telemetry:
+        """Start everything; call from inside the running event loop (the lag monitor needs it)."""
+        ver = csvbot_version()
+        registry = CollectorRegistry()
+        metrics = Metrics(registry, service=service, version=ver)
+        logging_rt = None
+        if configure_logging:
+            for secret in (
+                settings.bot_token,
+                settings.supabase_key,
+                settings.database_url,
+                settings.webhook_secret,
+            ):
+                if secret is not None:
+                    register_secret(secret.get_secret_value())
+            logging_rt = setup_logging(
+                service_name=f"csvbot-{service}",
+                level=settings.log_level,
+                log_file=settings.log_file,
+                queue_size=settings.log_queue_size,
+                metrics=metrics,
+                # The simulator draws a live view on the terminal: its logs go to LOG_FILE only.
+                stream=sys.stderr if log_to_stderr else None,
+            )
+        tracing_rt = setup_tracing(
+            service_name=f"csvbot-{service}", version=ver, endpoint=settings.otel_exporter_otlp_endpoint
+        )
+        health = HealthState()
+        server = None
+        if serve_metrics:
+            port = settings.metrics_port if metrics_port is None else metrics_port
+            server = start_metrics_server(registry, host=settings.metrics_host, port=port, health=health)
+            log.info("metrics endpoint listening", extra={"event": "metrics_listening", "url": server.url})
+        lag = LoopLagMonitor(metrics)
+        lag.start()
+        return cls(metrics, health, logging_rt, tracing_rt, server, lag)
+
+    async def stop(self) -> None:
+        await self.loop_lag.stop()
+        if self.server is not None:
+            self.server.stop()
+        self.tracing.force_flush(2.0)
+        if self.logging is not None:
+            self.logging.stop(timeout=2.0)

@@ -1,0 +1,143 @@
+"""Named workloads and fault mixes for ``csvbot simulate``.
+
+A scenario is a population of users, an open-loop arrival rate of user actions, a documented mix
+of what those actions are, the size distribution of the files they upload, and the faults to
+inject. Every draw comes from one seeded RNG, so a run is reproducible.
+
+The default, ``launch``, is the launch forecast's load: 90 actions a minute (the forecast's
+"80–100 requests per minute") from a population of 2,000 users, on the embedded defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class ActionMix:
+    """Relative weights of what a simulated user does next (normalised when drawn)."""
+
+    start: float = 0.10
+    help: float = 0.05
+    upload: float = 0.45
+    jobs: float = 0.25
+    job: float = 0.15  # /job <id> of one of the user's own jobs (falls back to /jobs if none)
+
+    def weights(self) -> dict[str, float]:
+        return {
+            "start": self.start,
+            "help": self.help,
+            "upload": self.upload,
+            "jobs": self.jobs,
+            "job": self.job,
+        }
+
+
+@dataclass(frozen=True)
+class FileMix:
+    """What the uploaded files look like."""
+
+    #: Median and 95th percentile of the clean file size in bytes (log-normal), capped.
+    median_bytes: int = 16_000
+    p95_bytes: int = 400_000
+    max_bytes: int = 3_000_000
+    #: Share of files that are messy but valid: cp1251, ``;`` delimiters, ragged rows, BOMs.
+    messy_share: float = 0.25
+    #: Share of files that must be refused: binary data, empty files, wrong types.
+    bad_share: float = 0.05
+
+
+@dataclass(frozen=True)
+class Faults:
+    #: Storage faults go through the Supabase Storage test server (the Supabase backend is used).
+    storage_latency_median: float = 0.0
+    storage_latency_p99: float = 0.0
+    storage_hang_rate: float = 0.0
+    storage_error_rate: float = 0.0
+    #: Telegram faults go through the emulator.
+    telegram_429_rate: float = 0.0
+    telegram_5xx_rate: float = 0.0
+    telegram_retry_after: int = 1
+
+    @property
+    def uses_storage_server(self) -> bool:
+        return any((self.storage_latency_median, self.storage_hang_rate, self.storage_error_rate))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    users: int = 2_000
+    #: User actions per second, arriving as a Poisson process (open loop).
+    rate: float = 1.5
+    #: Seconds of arrivals; the run then waits up to ``drain`` seconds for answers.
+    duration: float = 45.0
+    drain: float = 30.0
+    actions: ActionMix = field(default_factory=ActionMix)
+    files: FileMix = field(default_factory=FileMix)
+    faults: Faults = field(default_factory=Faults)
+    session_limit: int | None = None
+    #: Deadline of one storage operation during the run (shorter than production's 15 s so that a
+    #: hang shows up as a timeout within a one-minute simulation).
+    storage_timeout: float = 15.0
+    storage_slow: float = 10.0
+    #: How long a simulated user waits for an answer before counting the action as failed.
+    reply_timeout: float = 30.0
+    result_timeout: float = 60.0
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            name="launch",
+            description="The launch forecast's load (90 actions/min, 2,000 users), no faults.",
+        ),
+        Scenario(
+            name="storage-brownout",
+            description="Supabase Storage slow (median 0.3 s, p99 4 s) and 5 % of calls failing with 503.",
+            faults=Faults(storage_latency_median=0.3, storage_latency_p99=4.0, storage_error_rate=0.05),
+        ),
+        Scenario(
+            name="storage-hang",
+            description="3 % of storage calls hang until the client gives up (deadline 3 s).",
+            faults=Faults(storage_hang_rate=0.03),
+            storage_timeout=3.0,
+            storage_slow=2.0,
+        ),
+        Scenario(
+            name="telegram-flood",
+            description="Telegram answers 20 % of calls with 429 retry_after=1 and 2 % with 502.",
+            faults=Faults(telegram_429_rate=0.20, telegram_5xx_rate=0.02),
+        ),
+        Scenario(
+            name="pool-starved",
+            description="Three times the launch load on a single database session.",
+            rate=4.5,
+            session_limit=1,
+        ),
+    )
+}
+
+
+def scenario_from_args(args: argparse.Namespace) -> Scenario:
+    """The named scenario with any command-line overrides applied."""
+    s = SCENARIOS[args.scenario]
+    if args.duration is not None:
+        s = replace(s, duration=args.duration, drain=min(s.drain, max(10.0, args.duration)))
+    if args.users is not None:
+        s = replace(s, users=args.users)
+    if args.rate is not None:
+        s = replace(s, rate=args.rate)
+    if args.session_limit is not None:
+        s = replace(s, session_limit=args.session_limit)
+    faults = s.faults
+    if args.storage_hang_rate is not None:
+        faults = replace(faults, storage_hang_rate=args.storage_hang_rate)
+    if args.storage_error_rate is not None:
+        faults = replace(faults, storage_error_rate=args.storage_error_rate)
+    if args.telegram_429_rate is not None:
+        faults = replace(faults, telegram_429_rate=args.telegram_429_rate)
+    return replace(s, faults=faults)

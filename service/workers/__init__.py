@@ -1,0 +1,1 @@
+"""Workers: the taskiq broker, the job runner, and the reaper that rescues stuck jobs."""

@@ -1,0 +1,64 @@
+"""The taskiq broker and the one task csvbot runs: ``csvbot.process_job``.
+
+With ``REDIS_URL`` the broker is a Redis *stream*: a worker acknowledges a task only after it has
+finished, so a worker killed mid-task leaves the message pending and another worker claims it
+once it has been idle for the job lease. Without Redis an in-memory broker runs tasks inside the
+bot's own process (the embedded default), ``WORKER_CONCURRENCY`` at a time.
+
+The task carries the job id as its argument and the upload's W3C trace context as message
+labels; everything else is read from the job row.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from taskiq import AsyncBroker, Context, InMemoryBroker, TaskiqDepends
+from taskiq.kicker import AsyncKicker
+from taskiq_redis import RedisStreamBroker
+
+from service.config import Settings
+
+if TYPE_CHECKING:
+    from service.workers.runner import JobRunner
+
+TASK_NAME = "csvbot.process_job"
+STREAM = "csvbot:jobs"
+CONSUMER_GROUP = "csvbot-workers"
+TRACE_LABELS = ("traceparent", "tracestate")
+
+
+async def process_job_task(job_id: str, context: Context = TaskiqDepends()) -> None:  # noqa: B008 - taskiq DI
+    runner: JobRunner = context.state.csvbot_runner
+    labels = context.message.labels
+    await runner.run(job_id, {k: str(labels[k]) for k in TRACE_LABELS if labels.get(k)})
+
+
+def build_broker(settings: Settings) -> AsyncBroker:
+    broker: AsyncBroker
+    if settings.redis_url:
+        lease_ms = int(settings.job_lease_seconds * 1000)
+        broker = RedisStreamBroker(
+            settings.redis_url,
+            queue_name=STREAM,
+            consumer_group_name=CONSUMER_GROUP,
+            # Pending (unacknowledged) tasks older than the lease belong to a dead worker.
+            idle_timeout=lease_ms,
+            # The autoclaim lock must not outlive a killed worker either.
+            unacknowledged_lock_timeout=max(1.0, settings.job_lease_seconds / 2),
+            xread_block=1000,
+        )
+    else:
+        broker = InMemoryBroker(max_async_tasks=settings.worker_concurrency)
+    broker.register_task(process_job_task, task_name=TASK_NAME)
+    return broker
+
+
+def make_kick(broker: AsyncBroker):  # type: ignore[no-untyped-def]
+    """A function that puts ``job_id`` on the queue with its trace context as labels."""
+
+    async def kick(job_id: str, carrier: dict[str, str]) -> None:
+        labels = {k: v for k, v in carrier.items() if k in TRACE_LABELS}
+        await AsyncKicker(TASK_NAME, broker, labels).kiq(job_id)
+
+    return kick

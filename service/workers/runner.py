@@ -1,0 +1,234 @@
+"""One job, start to finish: claim → download → process → upload → record → tell the user.
+
+The job row is the truth. A task carries only the job id (and its trace context); the worker
+claims the row atomically, so a redelivered task for a job that is running elsewhere or already
+final does nothing. Failures end with a status, an error kind and a clear message to the user;
+a retryable failure with attempts left goes back on the queue after a backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.types import FSInputFile
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+
+from service import messages
+from service.csvkit import CsvLimits, CsvResult, process_csv
+from service.db import Job, JobStatus
+from service.deps import Services
+from service.errors import CsvbotError, InternalError
+from service.storage.keys import cleaned_key, profile_key
+from service.workers.progress import ProgressReporter
+from telemetry.tracing import exemplar, extract_context, inject_context
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+#: Re-enqueues a job: (job id, trace context).
+Kick = Callable[[str, dict[str, str]], Awaitable[None]]
+
+
+class JobRunner:
+    def __init__(self, services: Services, bot: Bot, kick: Kick, *, lease_seconds: float) -> None:
+        self.services = services
+        self.bot = bot
+        self.kick = kick
+        self.lease_seconds = lease_seconds
+        self.limits = CsvLimits(
+            max_bytes=services.settings.max_upload_bytes,
+            max_rows=services.settings.max_rows,
+            max_columns=services.settings.max_columns,
+            max_field_chars=services.settings.max_field_chars,
+        )
+
+    async def run(self, job_id: str, carrier: dict[str, str]) -> None:
+        """Entry point of the task: never raises (the queue must ack), always records an end."""
+        with tracer.start_as_current_span(
+            "worker.process_job", context=extract_context(carrier), kind=trace.SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("csvbot.job_id", job_id)
+            try:
+                job = await self.services.repo.claim_job(job_id, self.lease_seconds)
+            except CsvbotError as exc:
+                # The database is down or the job vanished: the task is redelivered (Redis) or
+                # the reaper finds the job later; nothing was started.
+                log.warning("could not claim job", extra={"job_id": job_id, "error_kind": exc.kind})
+                span.set_status(Status(StatusCode.ERROR, exc.kind))
+                raise
+            if job is None:
+                log.info(
+                    "job is not claimable (running elsewhere or finished); nothing to do",
+                    extra={"event": "job_skipped", "job_id": job_id},
+                )
+                return
+            await self._run_claimed(job, span)
+
+    async def _run_claimed(self, job: Job, span: trace.Span) -> None:
+        metrics = self.services.metrics
+        started = time.perf_counter()
+        queued_at = job.queued_at or job.created_at
+        metrics.job_queue_wait.observe(max(0.0, (_now() - queued_at).total_seconds()))
+        metrics.jobs_in_flight.inc()
+        outcome, error_kind, result = "ok", None, None
+        workdir = Path(tempfile.mkdtemp(prefix=f"csvbot-job-{job.id}-"))
+        progress = ProgressReporter(self.bot, job.chat_id, job.progress_message_id, job.id)
+        try:
+            result = await self._pipeline(job, workdir, progress)
+        except Exception as exc:
+            error = exc if isinstance(exc, CsvbotError) else InternalError(repr(exc))
+            error_kind = error.kind
+            outcome = await self._handle_failure(job, error, exc, progress)
+            span.set_status(Status(StatusCode.ERROR, error_kind))
+        finally:
+            await progress.aclose()
+            shutil.rmtree(workdir, ignore_errors=True)
+            metrics.jobs_in_flight.dec()
+            elapsed = time.perf_counter() - started
+            metrics.job_duration.labels(outcome).observe(elapsed, exemplar=exemplar())
+            span.set_attribute("csvbot.outcome", outcome)
+            if outcome != "retry":
+                metrics.jobs.labels(outcome).inc()
+                metrics.upload_to_result.labels(outcome).observe(
+                    max(0.0, (_now() - job.created_at).total_seconds()), exemplar=exemplar()
+                )
+            # One canonical line per job attempt, with everything an operator asks first.
+            log.info(
+                "job finished" if outcome != "retry" else "job will be retried",
+                extra={
+                    "event": "job_end",
+                    "job_id": job.id,
+                    "outcome": outcome,
+                    "error_kind": error_kind,
+                    "attempt": job.attempts,
+                    "rows": result.rows_in if result else None,
+                    "bytes_in": result.bytes_in if result else job.file_size,
+                    "bytes_out": result.bytes_out if result else None,
+                    "duration_seconds": round(elapsed, 4),
+                },
+            )
+
+    async def _pipeline(self, job: Job, workdir: Path, progress: ProgressReporter) -> CsvResult:
+        services, metrics = self.services, self.services.metrics
+        if job.input_key is None:
+            raise InternalError(f"job {job.id} has no input key")
+        await progress.stage("downloading")
+        with _stage(metrics, "download"):
+            input_path = await services.storage.download_to_file(job.input_key, workdir)
+
+        await progress.stage("processing", 0.0)
+        out_dir = workdir / "out"
+        out_dir.mkdir()
+        loop = asyncio.get_running_loop()
+
+        def report(fraction: float) -> None:  # called from the processing thread
+            loop.call_soon_threadsafe(progress.fraction, fraction)
+
+        with _stage(metrics, "process"), tracer.start_as_current_span("csv.process") as span:
+            # CPU-bound work on local files: a thread keeps the event loop free. It needs no
+            # cancellation: it reads a bounded local file and always finishes.
+            result = await asyncio.to_thread(process_csv, input_path, out_dir, self.limits, report)
+            span.set_attribute("csv.rows", result.rows_in)
+            span.set_attribute("csv.columns", result.columns)
+        metrics.csv_rows.inc(result.rows_in)
+
+        await progress.stage("saving results")
+        keys = cleaned_key(job.user_id, job.id), profile_key(job.user_id, job.id)
+        with _stage(metrics, "upload"):
+            await services.storage.upload_file(keys[0], result.cleaned_path, "text/csv")
+            await services.storage.upload_file(keys[1], result.profile_path, "text/csv")
+        await services.repo.finish_job(
+            job.id, cleaned_key=keys[0], profile_key=keys[1], summary=_summary(result)
+        )
+
+        with _stage(metrics, "notify"):
+            await progress.final(messages.done(job.id))
+            stem = Path(job.file_name).stem or "data"
+            await self.bot.send_document(
+                job.chat_id,
+                FSInputFile(result.cleaned_path, filename=f"{stem}.cleaned.csv"),
+                # The job id leads the caption so the user (and the simulator) can match the
+                # result to its upload; Telegram caps captions at 1,024 characters.
+                caption=f"Job {job.id}\n{result.summary_text}"[:1024],
+            )
+            await self.bot.send_document(
+                job.chat_id, FSInputFile(result.profile_path, filename=f"{stem}.profile.csv")
+            )
+        return result
+
+    async def _handle_failure(
+        self, job: Job, error: CsvbotError, original: BaseException, progress: ProgressReporter
+    ) -> str:
+        """Record the failure; re-enqueue if it can help. Returns the job's outcome label."""
+        metrics, repo = self.services.metrics, self.services.repo
+        metrics.count_error("worker", error.kind)
+        if isinstance(original, CsvbotError):
+            log.warning(
+                "job attempt failed: %s", error.kind, extra={"job_id": job.id, "error_kind": error.kind}
+            )
+        else:
+            log.error("job crashed", exc_info=original, extra={"job_id": job.id, "error_kind": error.kind})
+        try:
+            updated = await repo.fail_job(
+                job.id, kind=error.kind, message=error.user_message, retryable=error.retryable
+            )
+        except CsvbotError:
+            log.warning(
+                "could not record the failure; the reaper will retry the job", extra={"job_id": job.id}
+            )
+            return "failed"
+        if updated is not None and updated.status is JobStatus.QUEUED:
+            metrics.jobs_requeued.labels("retry").inc()
+            await progress.final(
+                messages.retrying(job.id, updated.attempts, self.services.settings.job_max_attempts)
+            )
+            # Full-jitter backoff before the next attempt, so a storage brownout is not hammered.
+            await asyncio.sleep(random.uniform(0, min(30.0, 2.0**updated.attempts)))
+            await self.kick(job.id, job.trace_context or inject_context())
+            return "retry"
+        outcome = "rejected" if updated is not None and updated.status is JobStatus.REJECTED else "failed"
+        await progress.final(messages.failed(job.id, error.user_message))
+        return outcome
+
+
+class _stage:
+    """Time one stage of a job into ``csvbot_job_stage_duration_seconds{stage}``."""
+
+    def __init__(self, metrics: Any, name: str) -> None:
+        self.metrics, self.name = metrics, name
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.metrics.job_stage_duration.labels(self.name).observe(time.perf_counter() - self.started)
+
+
+def _summary(result: CsvResult) -> dict[str, Any]:
+    return {
+        "rows_in": result.rows_in,
+        "rows_out": result.rows_out,
+        "columns": result.columns,
+        "duplicates_removed": result.duplicates_removed,
+        "malformed_rows": result.malformed_rows,
+        "encoding": result.encoding,
+        "delimiter": result.delimiter,
+        "has_header": result.has_header,
+        "bytes_in": result.bytes_in,
+        "bytes_out": result.bytes_out,
+    }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
