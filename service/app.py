@@ -49,7 +49,7 @@ class BotApp:
     async def start(self) -> None:
         settings, metrics, health = self.settings, self.telemetry.metrics, self.telemetry.health
         self.bot = build_bot(settings, metrics)  # first: a bad token fails before any I/O
-        self.repo = await open_repository(settings, metrics)
+        self.repo = await open_repository(settings, metrics, application_name="csvbot-bot")
         health.set("database", True)
         self.storage = build_storage(settings, metrics)
         await self.storage.start()

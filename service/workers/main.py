@@ -40,7 +40,7 @@ async def run_worker(settings: Settings) -> int:
     bot = build_bot(settings, metrics)
     repo = storage = broker = reaper = None
     try:
-        repo = await open_repository(settings, metrics)
+        repo = await open_repository(settings, metrics, application_name="csvbot-worker")
         storage = build_storage(settings, metrics)
         await storage.start()
         broker = build_broker(settings)

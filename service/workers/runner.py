@@ -84,6 +84,7 @@ class JobRunner:
         outcome, error_kind, result = "ok", None, None
         workdir = Path(tempfile.mkdtemp(prefix=f"csvbot-job-{job.id}-"))
         progress = ProgressReporter(self.bot, job.chat_id, job.progress_message_id, job.id)
+        lease = asyncio.get_running_loop().create_task(self._keep_lease(job.id), name=f"lease-{job.id}")
         try:
             result = await self._pipeline(job, workdir, progress)
         except Exception as exc:
@@ -92,6 +93,8 @@ class JobRunner:
             outcome = await self._handle_failure(job, error, exc, progress)
             span.set_status(Status(StatusCode.ERROR, error_kind))
         finally:
+            lease.cancel()
+            await asyncio.gather(lease, return_exceptions=True)
             await progress.aclose()
             shutil.rmtree(workdir, ignore_errors=True)
             metrics.jobs_in_flight.dec()
@@ -118,6 +121,15 @@ class JobRunner:
                     "duration_seconds": round(elapsed, 4),
                 },
             )
+
+    async def _keep_lease(self, job_id: str) -> None:
+        """Extend the job's lease while it runs, so a long job is not mistaken for a dead one."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await self.services.repo.update_progress(job_id, lease_seconds=self.lease_seconds)
+            except CsvbotError as exc:  # the next renewal may succeed; the lease has slack
+                log.warning("could not extend the job lease", extra={"job_id": job_id, "error_kind": exc.kind})
 
     async def _pipeline(self, job: Job, workdir: Path, progress: ProgressReporter) -> CsvResult:
         services, metrics = self.services, self.services.metrics
