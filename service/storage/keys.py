@@ -34,7 +34,7 @@ __all__ = [
 MAX_KEY_LENGTH = 512
 INPUT_NAME = "input.csv"
 CLEANED_NAME = "cleaned.csv"
-PROFILE_NAME = "profile.json"
+PROFILE_NAME = "profile.csv"
 
 _SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _KEY = re.compile(rf"^{_SEGMENT}(?:/{_SEGMENT})*$")
@@ -68,7 +68,7 @@ def cleaned_key(user_id: int, job_id: str) -> str:
 
 
 def profile_key(user_id: int, job_id: str) -> str:
-    """The data profile (JSON) of the user's CSV."""
+    """The column profile (CSV, one row per column) of the user's CSV."""
     return validate_key(f"{job_prefix(user_id, job_id)}/{PROFILE_NAME}")
 
 

@@ -17,7 +17,7 @@ from service.storage.keys import (
 def test_job_keys_follow_the_documented_layout() -> None:
     assert input_key(42, "a1b2") == "users/42/jobs/a1b2/input.csv"
     assert cleaned_key(42, "a1b2") == "users/42/jobs/a1b2/cleaned.csv"
-    assert profile_key(42, "a1b2") == "users/42/jobs/a1b2/profile.json"
+    assert profile_key(42, "a1b2") == "users/42/jobs/a1b2/profile.csv"
 
 
 @pytest.mark.parametrize("job_id", ["", "../x", "a/b", "a.b", "x" * 65, "-lead", "ü"])
