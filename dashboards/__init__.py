@@ -1,1 +1,1 @@
-"""csvbot dashboards package."""
+"""csvbot's Grafana dashboards, generated with grafanalib (see dashboards/generate.py)."""

@@ -1,0 +1,172 @@
+"""Alerts on what users feel: success rate, storage, the database pool, the job queue, workers.
+
+Every number comes from ``telemetry/slo.py``; the annotations state it in Prometheus' own
+humanized form so that the threshold and the live value read alike.
+"""
+
+from __future__ import annotations
+
+from alerts import names
+from alerts.humanize import humanize_duration, humanize_percentage
+from alerts.model import AlertRule
+from alerts.promql import quantile_label
+from alerts.timing import Timing
+from telemetry import slo
+
+#: Live session limit and its ceiling, read at notification time (one process's view is enough:
+#: bot and worker are configured alike).
+SESSION_LIMIT_NOW = '{{ range query "max(csvbot_db_session_limit)" }}{{ .Value }}{{ end }}'
+SESSION_LIMIT_CEILING = '{{ range query "max(csvbot_db_session_limit_ceiling)" }}{{ .Value }}{{ end }}'
+RAISE_LIMIT = (
+    f"raise SUPABASE_SESSION_LIMIT by one (now {SESSION_LIMIT_NOW}, "
+    f"ceiling SUPABASE_SESSION_LIMIT_MAX={SESSION_LIMIT_CEILING})"
+)
+
+#: Storage timeouts page after 5 minutes above the ratio: the ratio's own 10-minute window already
+#: smooths single bursts, and 5 more minutes at the forecast ~100 req/min is ~25 failed actions.
+STORAGE_TIMEOUTS_FOR = "5m"
+#: Slow storage only warns, after 10 minutes: slow is not failing yet.
+STORAGE_SLOW_FOR = "10m"
+#: Pool waits above the p95 limit for 5 minutes: long enough to skip a deploy's warm-up.
+POOL_WAIT_FOR = "5m"
+ACQUIRE_TIMEOUT_WINDOW = "5m"
+#: The queue's trend is taken over this window and must stay upward for slo.QUEUE_BACKLOG_FOR.
+QUEUE_TREND_WINDOW = "10m"
+
+
+def _min_traffic(rate_series: str) -> str:
+    return f"{rate_series} >= {slo.BURN_RATE_MIN_EVENTS_PER_SECOND:g}"
+
+
+def success_rate_low(timing: Timing) -> AlertRule:
+    floor = humanize_percentage(slo.SUCCESS_RATE_MIN)
+    return AlertRule(
+        alert="CsvbotSuccessRateLow",
+        expr=(
+            f"{names.SUCCESS_RATIO} < {slo.SUCCESS_RATE_MIN:g}\n"
+            f"and on ()\n{_min_traffic(names.USER_ACTIONS_RATE)}"
+        ),
+        hold=timing.hold(slo.SUCCESS_RATE_FOR),
+        severity="critical",
+        summary=f"Fewer than {floor} of csvbot user actions succeed.",
+        description=(
+            "{{ $value | humanizePercentage }} of updates and jobs succeeded over the last 5m, "
+            f"below the {floor} floor for {slo.SUCCESS_RATE_FOR}. If database pool waits are "
+            f"high, {RAISE_LIMIT}; if storage timeouts are high, fix storage first."
+        ),
+    )
+
+
+def storage_timeouts_high(timing: Timing) -> AlertRule:
+    limit = humanize_percentage(slo.STORAGE_TIMEOUT_RATIO_MAX)
+    deadline = humanize_duration(slo.STORAGE_TIMEOUT_SECONDS)
+    return AlertRule(
+        alert="CsvbotStorageTimeoutsHigh",
+        expr=(
+            f"{names.STORAGE_TIMEOUT_RATIO} > {slo.STORAGE_TIMEOUT_RATIO_MAX:g}\n"
+            f"and on ()\n{_min_traffic(names.STORAGE_REQUESTS_RATE)}"
+        ),
+        hold=timing.hold(STORAGE_TIMEOUTS_FOR),
+        severity="critical",
+        summary=f"More than {limit} of storage operations time out.",
+        description=(
+            "{{ $value | humanizePercentage }} of storage operations hit the "
+            f"{deadline} deadline over the last 10m (limit {limit}). Check Supabase Storage "
+            "status and the Storage dashboard's retries and latency by operation."
+        ),
+    )
+
+
+def storage_slow(timing: Timing) -> AlertRule:
+    slow = humanize_duration(slo.STORAGE_SLOW_SECONDS)
+    return AlertRule(
+        alert="CsvbotStorageSlow",
+        expr=f'{names.STORAGE_LATENCY}{{quantile="{quantile_label(0.95)}"}} > {slo.STORAGE_SLOW_SECONDS:g}',
+        hold=timing.hold(STORAGE_SLOW_FOR),
+        severity="warning",
+        summary=f"Storage operations are slower than {slow} at p95.",
+        description=(
+            "p95 of storage {{ $labels.operation }} is {{ $value | humanizeDuration }}, "
+            f"above the {slow} slow threshold for {STORAGE_SLOW_FOR}."
+        ),
+    )
+
+
+def pool_wait_high(timing: Timing) -> AlertRule:
+    limit = humanize_duration(slo.POOL_WAIT_P95_MAX_SECONDS)
+    return AlertRule(
+        alert="CsvbotDbPoolWaitHigh",
+        expr=(
+            f'{names.POOL_WAIT_LATENCY}{{quantile="{quantile_label(0.95)}"}} '
+            f"> {slo.POOL_WAIT_P95_MAX_SECONDS:g}"
+        ),
+        hold=timing.hold(POOL_WAIT_FOR),
+        severity="warning",
+        summary=f"Waits for a database session exceed {limit} at p95.",
+        description=(
+            "p95 wait for a database session on {{ $labels.instance }} is "
+            "{{ $value | humanizeDuration }} "
+            f"(limit {limit}). The pool is saturated: {RAISE_LIMIT}."
+        ),
+    )
+
+
+def pool_acquire_timeouts(timing: Timing) -> AlertRule:
+    deadline = humanize_duration(slo.POOL_ACQUIRE_TIMEOUT_SECONDS)
+    window = timing.window(ACQUIRE_TIMEOUT_WINDOW)
+    return AlertRule(
+        alert="CsvbotDbPoolAcquireTimeouts",
+        expr=(f"sum by (job, instance) (increase(csvbot_db_pool_acquire_timeouts_total[{window}])) > 0"),
+        severity="warning",
+        summary="Callers gave up waiting for a database session.",
+        description=(
+            "{{ $value | humanize }} callers on {{ $labels.instance }} waited "
+            f"{deadline} for a database session and failed in the last {ACQUIRE_TIMEOUT_WINDOW}. "
+            f"{RAISE_LIMIT[0].upper()}{RAISE_LIMIT[1:]}."
+        ),
+    )
+
+
+def queue_backlog_growing(timing: Timing) -> AlertRule:
+    window = timing.window(QUEUE_TREND_WINDOW)
+    return AlertRule(
+        alert="CsvbotJobQueueBacklogGrowing",
+        expr=f"{names.QUEUE_DEPTH} > 0\nand\nderiv({names.QUEUE_DEPTH}[{window}]) > 0",
+        hold=timing.hold(slo.QUEUE_BACKLOG_FOR),
+        severity="warning",
+        summary="The job queue keeps growing: workers do not keep up.",
+        description=(
+            "{{ $value | humanize }} jobs are queued and the backlog has grown for "
+            f"{slo.QUEUE_BACKLOG_FOR}. Check that workers are up and not failing, then raise "
+            "WORKER_CONCURRENCY or add worker replicas."
+        ),
+    )
+
+
+def worker_heartbeat_stale(timing: Timing) -> AlertRule:
+    stale = humanize_duration(slo.WORKER_HEARTBEAT_STALE_SECONDS)
+    # A process that never ran a worker exports 0: it has no heartbeat to go stale.
+    heartbeat = "csvbot_worker_heartbeat_timestamp_seconds"
+    return AlertRule(
+        alert="CsvbotWorkerHeartbeatStale",
+        expr=(f"time() - {heartbeat} > {slo.WORKER_HEARTBEAT_STALE_SECONDS:g}\nand\n{heartbeat} > 0"),
+        severity="critical",
+        summary=f"A worker has not beaten its heart for over {stale}.",
+        description=(
+            "The worker on {{ $labels.instance }} last beat {{ $value | humanizeDuration }} ago "
+            f"(it beats every {humanize_duration(slo.WORKER_HEARTBEAT_INTERVAL_SECONDS)}). Its "
+            "jobs stall until their lease expires and the reaper queues them again."
+        ),
+    )
+
+
+def service_alerts(timing: Timing) -> list[AlertRule]:
+    return [
+        success_rate_low(timing),
+        storage_timeouts_high(timing),
+        storage_slow(timing),
+        pool_wait_high(timing),
+        pool_acquire_timeouts(timing),
+        queue_backlog_growing(timing),
+        worker_heartbeat_stale(timing),
+    ]
