@@ -8,6 +8,7 @@ final lines of a process — including its shutdown errors — are never lost.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -22,6 +23,9 @@ from telemetry.server import HealthState, MetricsServer, start_metrics_server
 from telemetry.tracing import TracingRuntime, setup_tracing
 
 log = logging.getLogger(__name__)
+
+#: A sink that discards: the stream of a process whose logs go to ``LOG_FILE`` only.
+_DEVNULL = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
 
 
 def csvbot_version() -> str:
@@ -72,7 +76,7 @@ class Telemetry:
                 queue_size=settings.log_queue_size,
                 metrics=metrics,
                 # The simulator draws a live view on the terminal: its logs go to LOG_FILE only.
-                stream=sys.stderr if log_to_stderr else None,
+                stream=sys.stderr if log_to_stderr else _DEVNULL,
             )
         tracing_rt = setup_tracing(
             service_name=f"csvbot-{service}", version=ver, endpoint=settings.otel_exporter_otlp_endpoint

@@ -46,7 +46,7 @@ class LiveStatus:
         return {
             "elapsed": f"{time.monotonic() - self.started:.0f} / {self.duration:.0f} s",
             "users": f"{self.users:,}",
-            "requests": f"{s.arrivals} sent, {done} answered, {s.in_flight} in flight",
+            "actions": f"{s.arrivals} started, {s.in_flight} in flight, {done} steps measured",
             "success": _fmt_pct(ok / done if done else None),
             "p95 command": _fmt_s(percentile(cmd, 0.95)),
             "p95 upload accepted": _fmt_s(percentile(acc, 0.95)),
