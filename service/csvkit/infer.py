@@ -1,0 +1,115 @@
+"""What kind of value a cell holds, and how a column's kind widens as more values arrive.
+
+Kinds form a small lattice. Each pattern accepts everything the narrower kinds below it accept,
+so a column's kind only ever widens, and a whole batch is checked with one C-level
+``all(map(pattern.fullmatch, values))`` per candidate kind instead of a Python call per cell::
+
+    boolean ─────────────────────────┐
+    integer ─> float ────────────────┼─> string
+    date ────> datetime ─────────────┘
+
+Conventions (documented because users will ask):
+
+* null: an empty cell or a conventional null token (``NULL``, ``None``, ``NA``, ``N/A``, ``NaN``,
+  ``#N/A``, ``nil``), case-insensitive. A column of nulls only is ``empty``.
+* boolean: true/false, yes/no and the Russian да/нет, истина/ложь (Russian Excel's TRUE/FALSE).
+  ``0``/``1`` are integers.
+* numbers: ASCII digits (up to 100 per part), optional sign, ``.`` decimal point and exponent.
+  A ``,`` decimal point
+  (``12,5``) counts as a number only when the file is not comma-delimited: in a ``;`` export from
+  Russian Excel it is a decimal comma, in a comma file ``"1,234"`` is more likely thousands.
+* dates: ``2024-03-31``, ``2024/03/31``, ``31.03.2024``, ``31/03/2024``, ``03/31/2024``;
+  datetimes add ``[T ]HH:MM[:SS[.fff]]`` and an optional ``Z``/``±HH:MM`` offset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    EMPTY = "empty"
+    BOOLEAN = "boolean"
+    INTEGER = "integer"
+    FLOAT = "float"
+    DATE = "date"
+    DATETIME = "datetime"
+    STRING = "string"
+
+
+NULL_TOKENS = frozenset({"", "null", "none", "na", "n/a", "nan", "#n/a", "nil"})
+_NULL_TOKEN_MAX_LEN = max(map(len, NULL_TOKENS))
+
+_BOOLEAN = re.compile(r"(?:true|false|yes|no|да|нет|истина|ложь)", re.IGNORECASE)
+# At most 100 digits per part: longer digit strings are ids or junk, not quantities, and int()
+# refuses strings over 4,300 digits (CPython's guard against quadratic conversion).
+_DIGITS = r"\d{1,100}"
+_INTEGER = re.compile(rf"[+-]?{_DIGITS}", re.ASCII)
+_FLOAT_DOT = re.compile(rf"[+-]?(?:{_DIGITS}(?:\.\d{{0,100}})?|\.{_DIGITS})(?:[eE][+-]?\d{{1,4}})?", re.ASCII)
+_FLOAT_ANY = re.compile(
+    rf"[+-]?(?:{_DIGITS}(?:[.,]\d{{0,100}})?|[.,]{_DIGITS})(?:[eE][+-]?\d{{1,4}})?", re.ASCII
+)
+
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_MONTH = r"(?:0?[1-9]|1[0-2])"
+_DATE_PART = (
+    rf"(?:\d{{4}}-{_MONTH}-{_DAY}|\d{{4}}/{_MONTH}/{_DAY}"
+    rf"|{_DAY}\.{_MONTH}\.\d{{4}}|{_DAY}/{_MONTH}/\d{{4}}|{_MONTH}/{_DAY}/\d{{4}})"
+)
+_TIME_PART = r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?"
+_DATE = re.compile(_DATE_PART, re.ASCII)
+_DATETIME = re.compile(rf"{_DATE_PART}(?:[T ]{_TIME_PART})?", re.ASCII)
+
+# For each kind, the kinds a column may widen to, narrowest first. STRING is always last and
+# needs no check.
+_WIDENINGS: dict[Kind | None, tuple[Kind, ...]] = {
+    None: (Kind.BOOLEAN, Kind.INTEGER, Kind.FLOAT, Kind.DATE, Kind.DATETIME),
+    Kind.BOOLEAN: (Kind.BOOLEAN,),
+    Kind.INTEGER: (Kind.INTEGER, Kind.FLOAT),
+    Kind.FLOAT: (Kind.FLOAT,),
+    Kind.DATE: (Kind.DATE, Kind.DATETIME),
+    Kind.DATETIME: (Kind.DATETIME,),
+    Kind.STRING: (),
+}
+
+NUMERIC_KINDS = frozenset({Kind.INTEGER, Kind.FLOAT})
+
+
+def is_null(value: str) -> bool:
+    """True for an empty cell or a null token (``value`` is already trimmed)."""
+    return not value or (len(value) <= _NULL_TOKEN_MAX_LEN and value.lower() in NULL_TOKENS)
+
+
+def non_nulls(values: Sequence[str]) -> list[str]:
+    """The values of a batch that are not null, in order."""
+    return [v for v in values if v and not (len(v) <= _NULL_TOKEN_MAX_LEN and v.lower() in NULL_TOKENS)]
+
+
+class KindMatcher:
+    """Kind checks for one file; only the decimal separator convention differs between files."""
+
+    __slots__ = ("_patterns",)
+
+    def __init__(self, *, decimal_comma: bool) -> None:
+        self._patterns: dict[Kind, re.Pattern[str]] = {
+            Kind.BOOLEAN: _BOOLEAN,
+            Kind.INTEGER: _INTEGER,
+            Kind.FLOAT: _FLOAT_ANY if decimal_comma else _FLOAT_DOT,
+            Kind.DATE: _DATE,
+            Kind.DATETIME: _DATETIME,
+        }
+
+    def widen(self, current: Kind | None, values: Sequence[str]) -> Kind:
+        """The narrowest kind at or above ``current`` that accepts every (non-null) value."""
+        for kind in _WIDENINGS[current]:
+            if all(map(self._patterns[kind].fullmatch, values)):
+                return kind
+        return Kind.STRING
+
+    def kind_of(self, value: str) -> Kind:
+        """The kind of a single value (EMPTY for a null)."""
+        if is_null(value):
+            return Kind.EMPTY
+        return self.widen(None, (value,))
