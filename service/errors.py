@@ -171,7 +171,7 @@ class EncodingError(InputError):
 
 
 class MalformedCsvError(InputError):
-    """The file is so broken (e.g. an unterminated quote swallowing the rest) that no table is left."""
+    """So many rows are malformed (most of them) that the table was not understood."""
 
     kind = "malformed_csv"
 

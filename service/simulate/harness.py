@@ -82,7 +82,6 @@ class Harness:
             await self.storage_server.start()
             overrides["supabase_url"] = self.storage_server.url
             overrides["supabase_key"] = SecretStr(self.storage_server.key)
-            self._inject_storage_faults()
         elif not self.base.uses_supabase_storage:
             overrides["storage_dir"] = self.workdir / "storage"
         self.settings = self.base.model_copy(update=overrides)
@@ -97,6 +96,10 @@ class Harness:
         )
         self.app = BotApp(self.settings, self.telemetry)
         await self.app.start()
+        # Faults start once the service is up: a start-up that cannot reach storage is refused by
+        # design, and the run measures the service at work, not its start-up checks.
+        if self.storage_server is not None:
+            self._inject_storage_faults()
         self._serve = asyncio.get_running_loop().create_task(self.app.serve(), name="csvbot-sim-bot")
         if self.settings.redis_url:
             await self._start_workers()

@@ -1,0 +1,112 @@
+"""Short simulations of the real service on embedded defaults: the report adds up and tells the truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+from rich.console import Console
+
+from service.config import load_settings
+from service.simulate.command import simulate_once
+from service.simulate.driver import Workload
+from service.simulate.harness import Harness
+from service.simulate.scenarios import SCENARIOS, Faults
+
+pytestmark = pytest.mark.integration
+
+
+def _settings():
+    return load_settings({}, env_file=None)
+
+
+def _quick(name: str, **changes):
+    return replace(SCENARIOS[name], duration=6.0, rate=4.0, users=200, drain=10.0, **changes)
+
+
+async def test_counts_add_up_and_every_upload_gets_exactly_one_result() -> None:
+    report = await simulate_once(
+        _quick("launch"), _settings(), seed=7, metrics_port=None, live=False, console=Console(quiet=True)
+    )
+    commands = report.ops["command"].count
+    accepted = report.ops["upload_accepted"].count
+    assert commands + accepted == report.arrivals, "every arrival is one measured first step"
+    assert accepted == report.uploads
+    assert report.jobs_queued == report.ops["upload_result"].count
+    assert report.results_per_job and all(n == 1 for n in report.results_per_job.values())
+    assert report.verdict == "pass", report.checks
+
+
+async def test_injected_storage_hangs_show_up_as_timeouts_in_the_report_and_in_metrics() -> None:
+    scenario = _quick(
+        "storage-hang", faults=Faults(storage_hang_rate=0.3), storage_timeout=1.0, storage_slow=0.5
+    )
+    async with Harness(scenario, _settings(), seed=3, metrics_port=0) as h:
+        assert h.telemetry is not None and h.telemetry.server is not None
+        await Workload(scenario, h.emulator, seed=3).run()
+        async with httpx.AsyncClient(timeout=5) as client:
+            text = (await client.get(f"{h.telemetry.server.url}/metrics")).text
+    timeouts = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("csvbot_storage_timeouts_total{")
+    )
+    assert timeouts >= 1, "hangs must be counted as timeouts on /metrics"
+    assert h.storage_server is not None and h.storage_server.request_count(status="hang") >= 1
+
+
+async def test_a_429_storm_loses_no_replies() -> None:
+    scenario = _quick("telegram-flood", faults=Faults(telegram_429_rate=0.5))
+    report = await simulate_once(
+        scenario, _settings(), seed=5, metrics_port=None, live=False, console=Console(quiet=True)
+    )
+    for op in ("command", "upload_accepted", "upload_result"):
+        assert report.ops[op].outcomes.get("timeout", 0) == 0, f"{op} lost replies: {report.ops[op].outcomes}"
+    assert report.ops["command"].success_rate == 1.0
+    # Replies waited out retry_after=1 s: some commands must have taken at least that long.
+    assert (report.ops["command"].p95 or 0) >= 1.0
+
+
+def test_cli_gates_on_the_verdict_and_prints_a_tuning_hint(tmp_path: Path) -> None:
+    """A broken storage fails the verdict: exit status 1, a hint, and the JSON report."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPABASE_", "DATABASE_", "REDIS_"))}
+    report_path = tmp_path / "report.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "simulate",
+            "--no-live",
+            "--duration",
+            "5",
+            "--rate",
+            "4",
+            "--users",
+            "100",
+            "--storage-error-rate",
+            "1.0",
+            "--metrics-port",
+            "0",
+            "--report",
+            str(report_path),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "verdict: FAIL" in proc.stdout
+    assert "hint:" in proc.stdout
+    data = json.loads(report_path.read_text())
+    assert data["verdict"] == "fail"
+    assert data["overall_success_rate"] < 0.95
