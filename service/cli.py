@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from service.config import Settings, load_settings
-from service.errors import ConfigError
+from service.errors import ConfigError, CsvbotError
 
 EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"csvbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except CsvbotError as exc:
+        # A dependency that cannot be reached at start-up (database, storage): one line, exit 1.
+        print(f"csvbot: cannot start ({exc.kind}): {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
         return 130
 
