@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
@@ -82,7 +84,26 @@ class BotApp:
         if self.settings.webhook_url:
             await self._serve_webhook()
         else:
-            await self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False)
+            await self._poll()
+
+    async def _poll(self) -> None:
+        assert self.dp is not None and self.bot is not None
+        polling = asyncio.ensure_future(
+            self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False)
+        )
+        try:
+            await asyncio.shield(polling)
+        except asyncio.CancelledError:
+            # Cancelling start_polling itself would orphan aiogram's polling task: it would keep
+            # fetching (and handling) updates after stop() closed the session and the database,
+            # and log an error on every shutdown. stop_polling() ends it and waits for it.
+            with contextlib.suppress(RuntimeError):  # "Polling is not started": nothing to stop
+                await self.dp.stop_polling()
+            if not polling.done():
+                polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polling
+            raise
 
     async def _serve_webhook(self) -> None:
         assert self.dp is not None and self.bot is not None and self.settings.webhook_secret is not None
@@ -131,10 +152,10 @@ async def run_service(settings: Settings) -> int:
         await telemetry.stop()
 
 
-async def run_until_signal(coro: object) -> None:
+async def run_until_signal(coro: Awaitable[Any]) -> None:
     """Run ``coro`` until it ends or the process gets SIGTERM/SIGINT."""
     loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    task = asyncio.ensure_future(coro)
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)
     try:

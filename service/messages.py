@@ -50,7 +50,11 @@ def wrong_file_type(file_name: str | None) -> str:
 
 
 def too_large(size: int, limit: int) -> str:
-    return f"This file is {_mb(size)}; the limit is {_mb(limit)}. Please split it and send the parts."
+    shown, allowed = _mb(size), _mb(limit)
+    if shown == allowed:
+        # Just over the limit: rounded sizes would read "This file is 20 MB; the limit is 20 MB".
+        shown, allowed = f"{size:,} bytes", f"{limit:,} bytes ({allowed})"
+    return f"This file is {shown}; the limit is {allowed}. Please split it and send the parts."
 
 
 def empty_upload() -> str:

@@ -16,10 +16,14 @@ from service import messages
 from service.deps import Services
 
 log = logging.getLogger(__name__)
-router = Router(name="admin")
 
 
-@router.message(Command("limit"), flags={"handler": "admin"})
+def build_router() -> Router:
+    router = Router(name="admin")
+    router.message.register(on_limit, Command("limit"), flags={"handler": "admin"})
+    return router
+
+
 async def on_limit(message: Message, command: CommandObject, services: Services) -> None:
     assert message.from_user is not None
     if message.from_user.id not in services.settings.admin_ids:

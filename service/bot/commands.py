@@ -9,10 +9,16 @@ from aiogram.types import Message
 from service import messages
 from service.deps import Services
 
-router = Router(name="commands")
+
+def build_router() -> Router:
+    router = Router(name="commands")
+    router.message.register(on_start, CommandStart(), flags={"handler": "start"})
+    router.message.register(on_help, Command("help"), flags={"handler": "help"})
+    # Last: it takes any message that is not a document, so the commands above must match first.
+    router.message.register(on_anything_else, ~F.document, flags={"handler": "other"})
+    return router
 
 
-@router.message(CommandStart(), flags={"handler": "start"})
 async def on_start(message: Message, services: Services) -> None:
     if message.from_user is not None:
         await services.repo.upsert_user(
@@ -21,12 +27,10 @@ async def on_start(message: Message, services: Services) -> None:
     await message.answer(messages.start_text(services.settings))
 
 
-@router.message(Command("help"), flags={"handler": "help"})
 async def on_help(message: Message, services: Services) -> None:
     await message.answer(messages.help_text(services.settings))
 
 
-@router.message(~F.document, flags={"handler": "other"})
 async def on_anything_else(message: Message, services: Services) -> None:
     """Photos, stickers, plain text: explain what the bot expects instead of staying silent."""
     if message.text and message.text.startswith("/"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Router
 from aiogram.types import ErrorEvent
@@ -11,8 +11,10 @@ from aiogram.types import ErrorEvent
 from service.deps import Services
 from service.errors import CsvbotError, InputError, PermanentError, kind_of
 
+if TYPE_CHECKING:
+    from service.bot.middlewares import UpdateOutcome
+
 log = logging.getLogger(__name__)
-router = Router(name="errors")
 
 
 def outcome_for(exc: BaseException) -> str:
@@ -31,10 +33,20 @@ def user_message_for(exc: BaseException) -> str:
     return CsvbotError.user_message
 
 
-@router.errors()
-async def on_error(event: ErrorEvent, services: Services, **_: Any) -> bool:
+def build_router() -> Router:
+    router = Router(name="errors")
+    router.errors.register(on_error)
+    return router
+
+
+async def on_error(
+    event: ErrorEvent, services: Services, update_outcome: UpdateOutcome | None = None, **_: Any
+) -> bool:
     exc = event.exception
     kind = kind_of(exc)
+    if update_outcome is not None:  # absent only for an error outside the telemetry middleware
+        update_outcome.outcome = outcome_for(exc)
+        update_outcome.error_kind = kind
     services.metrics.count_error("bot", kind)
     extra = {"event": "update_failed", "error_kind": kind, "update_id": event.update.update_id}
     if isinstance(exc, CsvbotError):

@@ -12,12 +12,16 @@ from aiogram.types import FSInputFile, Message
 from service import messages
 from service.deps import Services
 
-router = Router(name="jobs")
-
 RECENT_JOBS = 10
 
 
-@router.message(Command("jobs"), flags={"handler": "jobs"})
+def build_router() -> Router:
+    router = Router(name="jobs")
+    router.message.register(on_jobs, Command("jobs"), flags={"handler": "jobs"})
+    router.message.register(on_job, Command("job"), flags={"handler": "job"})
+    return router
+
+
 async def on_jobs(message: Message, services: Services) -> None:
     assert message.from_user is not None
     jobs = await services.repo.list_jobs(message.from_user.id, limit=RECENT_JOBS)
@@ -32,7 +36,6 @@ async def on_jobs(message: Message, services: Services) -> None:
     await message.answer("\n".join(lines))
 
 
-@router.message(Command("job"), flags={"handler": "job"})
 async def on_job(message: Message, command: CommandObject, services: Services) -> None:
     assert message.from_user is not None
     job_id = (command.args or "").strip()

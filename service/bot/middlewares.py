@@ -21,6 +21,7 @@ from aiogram.types import Message, TelegramObject, Update
 from opentelemetry import trace
 
 from service import messages
+from service.errors import kind_of
 from telemetry.labels import HANDLERS
 from telemetry.metrics import Metrics
 from telemetry.tracing import exemplar
@@ -60,8 +61,11 @@ class UpdateTelemetryMiddleware(BaseMiddleware):
                 span.set_attribute("telegram.user_id", user.id)
             try:
                 return await handler(event, data)
-            except Exception:
+            except Exception as exc:
+                # The errors router (inside this middleware) handles and classifies errors; one
+                # that gets here was not handled at all.
                 outcome.outcome = "failed"
+                outcome.error_kind = kind_of(exc)
                 raise
             finally:
                 elapsed = time.perf_counter() - started

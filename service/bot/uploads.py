@@ -26,7 +26,6 @@ from service.storage.keys import input_key
 from telemetry.tracing import inject_context
 
 log = logging.getLogger(__name__)
-router = Router(name="uploads")
 
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab", ".psv")
 #: What phones and spreadsheets label CSVs as; octet-stream is common for files without a type.
@@ -62,7 +61,12 @@ def check_document(document: Document, max_bytes: int) -> None:
         raise EmptyFileError(user_message=messages.empty_upload())
 
 
-@router.message(F.document, flags={"handler": "upload"})
+def build_router() -> Router:
+    router = Router(name="uploads")
+    router.message.register(on_document, F.document, flags={"handler": "upload"})
+    return router
+
+
 async def on_document(message: Message, bot: Bot, services: Services, update_outcome: UpdateOutcome) -> None:
     assert message.document is not None and message.from_user is not None
     document = message.document

@@ -11,6 +11,7 @@ labels; everything else is read from the job row.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from taskiq import AsyncBroker, Context, InMemoryBroker, TaskiqDepends
@@ -54,11 +55,12 @@ def build_broker(settings: Settings) -> AsyncBroker:
     return broker
 
 
-def make_kick(broker: AsyncBroker):  # type: ignore[no-untyped-def]
+def make_kick(broker: AsyncBroker) -> Callable[[str, dict[str, str]], Awaitable[None]]:
     """A function that puts ``job_id`` on the queue with its trace context as labels."""
 
     async def kick(job_id: str, carrier: dict[str, str]) -> None:
         labels = {k: v for k, v in carrier.items() if k in TRACE_LABELS}
-        await AsyncKicker(TASK_NAME, broker, labels).kiq(job_id)
+        kicker: AsyncKicker[[str], None] = AsyncKicker(TASK_NAME, broker, labels)
+        await kicker.kiq(job_id)
 
     return kick

@@ -129,7 +129,9 @@ class JobRunner:
             try:
                 await self.services.repo.update_progress(job_id, lease_seconds=self.lease_seconds)
             except CsvbotError as exc:  # the next renewal may succeed; the lease has slack
-                log.warning("could not extend the job lease", extra={"job_id": job_id, "error_kind": exc.kind})
+                log.warning(
+                    "could not extend the job lease", extra={"job_id": job_id, "error_kind": exc.kind}
+                )
 
     async def _pipeline(self, job: Job, workdir: Path, progress: ProgressReporter) -> CsvResult:
         services, metrics = self.services, self.services.metrics
