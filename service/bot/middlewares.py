@@ -141,7 +141,8 @@ class FloodLimitMiddleware(BaseMiddleware):
             hits.popleft()
         self._hits[user.id] = hits
         if len(self._hits) > self.max_users:
-            self._hits.popitem(last=False)
+            evicted, _ = self._hits.popitem(last=False)
+            self._warned.discard(evicted)  # or ``_warned`` would grow without the bound
         if len(hits) >= self.max_updates:
             self.metrics.flood_limited.inc()
             self.metrics.count_error("bot", "flood_limited")

@@ -1,9 +1,13 @@
 """The taskiq broker and the one task csvbot runs: ``csvbot.process_job``.
 
 With ``REDIS_URL`` the broker is a Redis *stream*: a worker acknowledges a task only after it has
-finished, so a worker killed mid-task leaves the message pending and another worker claims it
-once it has been idle for the job lease. Without Redis an in-memory broker runs tasks inside the
-bot's own process (the embedded default), ``WORKER_CONCURRENCY`` at a time.
+finished, so a worker killed mid-task leaves the message pending and another worker may claim it
+once it has been idle for the job lease. taskiq-redis only looks for such messages after a read
+that returned new ones, so on an idle queue it is the reaper (the job row's lease) that brings
+the job back; whichever delivery comes second finds the job claimed and does nothing.
+
+Without Redis an in-memory broker runs tasks inside the bot's own process (the embedded
+default), ``WORKER_CONCURRENCY`` at a time.
 
 The task carries the job id as its argument and the upload's W3C trace context as message
 labels; everything else is read from the job row.

@@ -76,6 +76,10 @@ async def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     # Every tempfile the service makes lands here, so "nothing left behind" is checkable without
     # seeing other processes' files in the machine's /tmp.
     monkeypatch.setattr(tempfile, "tempdir", str(temp_dir))
+    # Settings also read the environment: a developer's exported REDIS_URL or DATABASE_URL must
+    # not turn this run into something else than the embedded defaults.
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
     emulator = TelegramEmulator(seed=3, spill_dir=tmp_path / "telegram")
     await emulator.start()
     settings = Settings(
