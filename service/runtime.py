@@ -12,6 +12,7 @@ import os
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
 
@@ -33,6 +34,24 @@ def csvbot_version() -> str:
         return version("csvbot")
     except PackageNotFoundError:  # running from a source tree without installing
         return "0.0.0"
+
+
+def _secrets(settings: Settings) -> list[str]:
+    """Every secret value a log line must never show, including bare passwords from URLs
+    (drivers sometimes log the password alone)."""
+    values = [
+        s.get_secret_value()
+        for s in (settings.bot_token, settings.supabase_key, settings.database_url, settings.webhook_secret)
+        if s is not None and s.get_secret_value()
+    ]
+    for url in (
+        settings.database_url.get_secret_value() if settings.database_url else None,
+        settings.redis_url,
+    ):
+        password = urlsplit(url).password if url else None
+        if password:
+            values.append(password)
+    return values
 
 
 @dataclass

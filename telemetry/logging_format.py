@@ -56,13 +56,6 @@ class _UtcTimestamps:
         return "%s.%06dZ" % (prefix, (created % 1) * 1e6)  # noqa: UP031 - the fastest spelling
 
 
-#: The fields this formatter writes itself; an ``extra`` with one of these names is renamed.
-_FIELDS = frozenset(
-    {"timestamp", "level", "logger", "message", "service", "trace_id", "span_id"}
-    | {"exc_type", "exc_message", "error_kind", "stack", "stack_info"}
-)
-
-
 class JsonLineFormatter(OrjsonFormatter):
     """Formats queued :class:`LogEntry` objects (and, for other handlers, plain records)."""
 
@@ -123,11 +116,13 @@ class JsonLineFormatter(OrjsonFormatter):
         for key, value in itertools.islice(record.__dict__.items(), self._plain_size, None):
             if key in skip or key[0] == "_":
                 continue
-            log_data["extra_" + key if key in _FIELDS else key] = value
+            log_data["extra_" + key if key in log_data else key] = value
         snapshots = entry.extra_snapshots
         if snapshots is not None:  # values frozen at the call replace the live ones
             for key, value in snapshots.items():
-                log_data["extra_" + key if key in _FIELDS else key] = value
+                # Overwrite what the loop above wrote for this extra, under the same name.
+                renamed = "extra_" + key
+                log_data[renamed if renamed in log_data else key] = value
 
         # Straight to the encoder: no ``prefix``, and ``process_log_record`` is this method.
         return self.jsonify_log_record(log_data)

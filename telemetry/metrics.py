@@ -80,7 +80,7 @@ class Metrics:
         # --- logging (the logging path reports on itself) ---------------------------------
         self.log_records = Counter(
             "csvbot_log_records",
-            "Log records accepted by the log queue, by level.",
+            "Log records emitted at or above the log level, by level (dropped ones included).",
             ["level"],
             registry=r,
         )

@@ -52,7 +52,7 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Scrapes every second would flood stderr; request logs are not useful here."""
 
 
@@ -106,7 +106,11 @@ def _json(start_response: StartResponse, status: str, body: dict[str, Any]) -> l
 
 
 def start_metrics_server(
-    registry: CollectorRegistry, *, host: str = "127.0.0.1", port: int = 9464, health: HealthState | None = None
+    registry: CollectorRegistry,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 9464,
+    health: HealthState | None = None,
 ) -> MetricsServer:
     """Bind and start the endpoint in a daemon thread. ``port=0`` picks a free port."""
     return MetricsServer(registry, health or HealthState(), host, port).start()

@@ -52,7 +52,7 @@ class TracingRuntime:
         return self.provider.force_flush(int(timeout_seconds * 1000))
 
     def shutdown(self) -> None:
-        global _runtime
+        global _runtime  # noqa: PLW0603 - OpenTelemetry allows one provider per process
         if self.instrumented_asyncio:
             from opentelemetry.instrumentation.asyncio import AsyncioInstrumentor
 
@@ -85,7 +85,7 @@ def setup_tracing(
     exporter) is attached with a simple processor so spans are visible at once; otherwise OTLP/HTTP
     is used when an endpoint is configured. A second call returns the first runtime unchanged.
     """
-    global _runtime
+    global _runtime  # noqa: PLW0603 - OpenTelemetry allows one provider per process
     if _runtime is not None:
         return _runtime
 

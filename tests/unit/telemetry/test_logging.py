@@ -257,6 +257,16 @@ def test_arguments_and_extras_that_can_change_are_logged_as_they_were_at_the_cal
     assert line["columns"] == ["id"]
 
 
+def test_an_extra_is_renamed_only_when_it_would_overwrite_a_field_of_the_line(
+    start_logging: StartLogging, tmp_path: Path
+) -> None:
+    runtime = start_logging()
+    log.warning("refused", extra={"error_kind": "not_csv", "message": "shadow"})
+    line = lines_of(runtime, tmp_path / "csvbot.log")[0]
+    assert line["error_kind"] == "not_csv", "no exception wrote error_kind, so the extra keeps its name"
+    assert line["message"] == "refused" and line["extra_message"] == "shadow"
+
+
 def test_a_broken_logging_call_still_writes_a_line_saying_so(
     start_logging: StartLogging, tmp_path: Path
 ) -> None:
