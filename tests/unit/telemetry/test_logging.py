@@ -261,10 +261,10 @@ def test_an_extra_is_renamed_only_when_it_would_overwrite_a_field_of_the_line(
     start_logging: StartLogging, tmp_path: Path
 ) -> None:
     runtime = start_logging()
-    log.warning("refused", extra={"error_kind": "not_csv", "message": "shadow"})
+    log.warning("refused", extra={"error_kind": "not_csv", "level": "shadow"})
     line = lines_of(runtime, tmp_path / "csvbot.log")[0]
     assert line["error_kind"] == "not_csv", "no exception wrote error_kind, so the extra keeps its name"
-    assert line["message"] == "refused" and line["extra_message"] == "shadow"
+    assert line["level"] == "WARNING" and line["extra_level"] == "shadow"
 
 
 def test_a_broken_logging_call_still_writes_a_line_saying_so(
