@@ -98,7 +98,11 @@ class Telemetry:
                 stream=sys.stderr if log_to_stderr else _DEVNULL,
             )
         tracing_rt = setup_tracing(
-            service_name=f"csvbot-{service}", version=ver, endpoint=settings.otel_exporter_otlp_endpoint
+            service_name=f"csvbot-{service}",
+            version=ver,
+            endpoint=settings.otel_exporter_otlp_endpoint,
+            # Traces the coroutines and to_thread calls named in OTEL_PYTHON_ASYNCIO_* variables.
+            instrument_asyncio=True,
         )
         health = HealthState()
         server = None
