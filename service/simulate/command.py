@@ -68,6 +68,7 @@ async def simulate_once(
             h.telemetry.metrics.registry,
             session_limit=h.app.repo.session_limit,
             session_limit_max=h.app.repo.session_limit_ceiling,
+            database=h.app.repo.backend,
             loop_lag_max=status.max_loop_lag,
             results_per_job=results_per_job(h, workload),
         )

@@ -132,6 +132,7 @@ def build_report(
     *,
     session_limit: int,
     session_limit_max: int,
+    database: str,
     loop_lag_max: float,
     results_per_job: dict[str, int],
 ) -> Report:
@@ -154,6 +155,7 @@ def build_report(
             "users": scenario.users,
             "rate_per_second": scenario.rate,
             "duration_seconds": scenario.duration,
+            "database": database,
             "session_limit": session_limit,
             "session_limit_max": session_limit_max,
             "storage_timeout_seconds": scenario.storage_timeout,
@@ -200,7 +202,12 @@ def judge(report: Report) -> None:
     pool_wait = report.pool_wait_p95 or 0.0
     if pool_wait > slo.POOL_WAIT_P95_MAX_SECONDS or report.pool_acquire_timeouts:
         rate = f"{success:.0%}" if success is not None else "n/a"
-        if limit < ceiling:
+        if report.settings.get("database") == "sqlite":
+            report.hints.append(
+                f"success rate {rate} with database waits p95 {pool_wait:.2f} s on SQLite, which "
+                "serialises every query on one connection: use PostgreSQL (DATABASE_URL)"
+            )
+        elif limit < ceiling:
             report.hints.append(
                 f"success rate {rate} with pool waits p95 {pool_wait:.2f} s: "
                 f"raise SUPABASE_SESSION_LIMIT {limit} → {limit + 1}"
