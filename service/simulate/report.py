@@ -225,9 +225,12 @@ def judge(report: Report) -> None:
             "so persistent timeouts mean the provider, not the client"
         )
     if report.loop_lag_p99 and report.loop_lag_p99 > slo.EVENT_LOOP_LAG_P99_WARN_SECONDS:
-        report.hints.append(
+        # First: a loop this busy slows everything, pool waits included, so more sessions
+        # cannot help until the CPU does.
+        report.hints.insert(
+            0,
             f"event-loop lag p99 {report.loop_lag_p99 * 1000:.0f} ms: the process is CPU-bound; "
-            "run workers as separate processes (REDIS_URL) or add CPU"
+            "run workers as separate processes (REDIS_URL) or add CPU before raising limits",
         )
     if not report.hints:
         report.hints.append("no single resource stands out; see the per-operation outcomes above")

@@ -69,3 +69,11 @@ def test_waits_on_sqlite_advise_postgres_not_a_session_limit() -> None:
     judge(report)
     assert "use PostgreSQL" in report.hints[0]
     assert "SUPABASE_SESSION_LIMIT" not in report.hints[0]
+
+
+def test_a_cpu_bound_process_is_named_before_the_session_limit() -> None:
+    report = _report(success=0.86, pool_wait=2.1, database="postgres")
+    report.loop_lag_p99 = 0.8
+    judge(report)
+    assert report.hints[0].startswith("event-loop lag p99 800 ms: the process is CPU-bound")
+    assert "raise SUPABASE_SESSION_LIMIT 4 → 5" in report.hints[1]
