@@ -78,11 +78,17 @@ def test_bot_and_worker_serve_metrics_on_their_ports_for_prometheus() -> None:
         env = services[service]["environment"]
         assert env["METRICS_HOST"] == "0.0.0.0"
         assert env["METRICS_PORT"] == port
-        assert port in " ".join(services[service]["healthcheck"]["test"])
         config = jobs[job]
         targets = [t for sc in config.get("static_configs", []) for t in sc["targets"]]
         targets += [f"{n}:{sd['port']}" for sd in config.get("dns_sd_configs", []) for n in sd["names"]]
         assert targets == [f"{service}:{port}"]
+
+
+def test_health_checks_ask_the_service_itself_whether_it_is_ready() -> None:
+    """The bot's check is its /readyz (database, storage, bot up); the worker's, its heartbeat."""
+    services = rendered_compose()["services"]
+    assert "http://127.0.0.1:9464/readyz" in " ".join(services["bot"]["healthcheck"]["test"])
+    assert services["worker"]["healthcheck"]["test"] == ["CMD", "csvbot", "worker", "--check"]
 
 
 def test_bot_and_worker_send_traces_to_the_collector() -> None:
