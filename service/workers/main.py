@@ -7,7 +7,6 @@ touched within ``WORKER_HEARTBEAT_STALE_SECONDS``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import sys
@@ -90,7 +89,3 @@ def check_worker(settings: Settings) -> int:
     print(f"healthy: last heartbeat {age:.1f} s ago")
     return 0
 
-
-if __name__ == "__main__":  # pragma: no cover - convenience for debugging
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_worker(Settings()))
