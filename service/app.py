@@ -46,6 +46,7 @@ class BotApp:
         self.dp: Dispatcher | None = None
         self.services: Services | None = None
         self.reaper: Reaper | None = None
+        self.runner: JobRunner | None = None
         self.in_process_worker = not settings.redis_url
 
     async def start(self) -> None:
@@ -62,8 +63,8 @@ class BotApp:
         self.services = Services(settings, metrics, self.repo, self.storage, kick, health)
         self.dp = build_dispatcher(self.services)
         if self.in_process_worker:
-            runner = JobRunner(self.services, self.bot, kick, lease_seconds=settings.job_lease_seconds)
-            self.broker.state.csvbot_runner = runner
+            self.runner = JobRunner(self.services, self.bot, kick, lease_seconds=settings.job_lease_seconds)
+            self.broker.state.csvbot_runner = self.runner
             self.reaper = Reaper(self.services, self.bot, kick, heartbeat_file=None)
             self.reaper.start()
         health.set("bot", True)
@@ -124,10 +125,12 @@ class BotApp:
         finally:
             await runner.cleanup()
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop taking work, let what is running finish (bounded), then close everything."""
         self.telemetry.health.set("bot", False)
         if self.reaper is not None:
             await self.reaper.stop()
+        await self._drain(grace_seconds)
         if self.broker is not None:
             with contextlib.suppress(Exception):
                 await self.broker.shutdown()
@@ -137,6 +140,20 @@ class BotApp:
             await self.storage.aclose()
         if self.repo is not None:
             await self.repo.aclose()
+
+    async def _drain(self, grace_seconds: float) -> None:
+        """Updates being handled and in-process jobs finish before their dependencies close."""
+        if self.dp is not None:
+            # aiogram keeps the tasks of updates being handled here and offers no public accessor.
+            handlers = {t for t in self.dp._handle_update_tasks if not t.done()}
+            if handlers:
+                _, late = await asyncio.wait(handlers, timeout=grace_seconds)
+                for task in late:
+                    task.cancel()
+                if late:
+                    await asyncio.wait(late, timeout=5)
+        if self.runner is not None:
+            await self.runner.drain(grace_seconds)
 
 
 async def run_service(settings: Settings) -> int:

@@ -130,8 +130,15 @@ class Workload:
             self._arrive(next_at)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=s.drain + s.result_timeout)
-        for task in list(self._tasks):
+        await self.cancel()
+
+    async def cancel(self) -> None:
+        """Stop every action still in flight (their users stop waiting) and wait until they have."""
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
 
     def _arrive(self, due: float) -> None:
         self.state.arrivals += 1

@@ -41,7 +41,15 @@ Kick = Callable[[str, dict[str, str]], Awaitable[None]]
 
 
 class JobRunner:
-    def __init__(self, services: Services, bot: Bot, kick: Kick, *, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        services: Services,
+        bot: Bot,
+        kick: Kick,
+        *,
+        lease_seconds: float,
+        concurrency: int | None = None,
+    ) -> None:
         self.services = services
         self.bot = bot
         self.kick = kick
@@ -52,9 +60,38 @@ class JobRunner:
             max_columns=services.settings.max_columns,
             max_field_chars=services.settings.max_field_chars,
         )
+        #: The in-process broker starts a task per job without bound; this keeps the number of
+        #: jobs worked on at once at WORKER_CONCURRENCY (queued jobs wait here, still queued).
+        self._slots = asyncio.Semaphore(concurrency or services.settings.worker_concurrency)
+        #: Tasks running a job, so that shutdown can wait for them and then cancel the rest.
+        self.active: set[asyncio.Task[object]] = set()
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Let running jobs finish for up to ``grace_seconds``, then cancel what is left.
+
+        A cancelled job keeps its row ``running`` until its lease expires; the reaper of any
+        process then queues it again, so nothing is lost.
+        """
+        pending = {t for t in self.active if not t.done()}
+        if not pending:
+            return
+        _, still = await asyncio.wait(pending, timeout=grace_seconds)
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still, timeout=5)
+            log.warning("jobs cancelled at shutdown; their leases will expire", extra={"jobs": len(still)})
 
     async def run(self, job_id: str, carrier: dict[str, str]) -> None:
         """Entry point of the task: never raises (the queue must ack), always records an end."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.active.add(task)
+            task.add_done_callback(self.active.discard)
+        async with self._slots:
+            await self._run(job_id, carrier)
+
+    async def _run(self, job_id: str, carrier: dict[str, str]) -> None:
         with tracer.start_as_current_span(
             "worker.process_job", context=extract_context(carrier), kind=trace.SpanKind.CONSUMER
         ) as span:

@@ -161,10 +161,9 @@ class LiveRun:
     async def _stop_load(self) -> None:
         assert self._load is not None and self.workload is not None
         await _cancel(self._load)
-        # Workload.run() leaves the users' actions in flight when it is cancelled mid-run, and
-        # has no public way to cancel them; they would otherwise outlive the harness.
-        for task in list(self.workload._tasks):
-            await _cancel(task)
+        # Workload.run() leaves the users' actions in flight when it is cancelled mid-run; they
+        # would otherwise outlive the harness.
+        await self.workload.cancel()
 
     async def _rules_saw_first_scrape(self) -> bool:
         targets = await self.prometheus.active_targets()
