@@ -12,6 +12,7 @@ alive; ``/readyz`` says every registered dependency check passed (503 with the f
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -51,6 +52,12 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
+class _ThreadingServerV6(_ThreadingServer):
+    """For IPv6 hosts such as ``::`` (Railway's private network is IPv6)."""
+
+    address_family = socket.AF_INET6
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Scrapes every second would flood stderr; request logs are not useful here."""
@@ -63,8 +70,9 @@ class MetricsServer:
         self.registry = registry
         self.health = health
         self._metrics_app = make_wsgi_app(registry)
+        server_class = _ThreadingServerV6 if ":" in host else _ThreadingServer
         self._server = make_server(
-            host, port, self._app, server_class=_ThreadingServer, handler_class=_QuietHandler
+            host, port, self._app, server_class=server_class, handler_class=_QuietHandler
         )
         self.host = host
         self.port = int(self._server.server_address[1])
@@ -74,7 +82,8 @@ class MetricsServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def start(self) -> MetricsServer:
         self._thread.start()

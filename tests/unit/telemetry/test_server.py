@@ -46,3 +46,13 @@ def test_openmetrics_negotiation_exposes_exemplars(registry: CollectorRegistry, 
         assert "trace_id" not in classic
     finally:
         server.stop()
+
+
+def test_an_ipv6_host_is_served_too(registry: CollectorRegistry, metrics: Metrics) -> None:
+    """METRICS_HOST=:: (Railway's private network) binds an IPv6 socket."""
+    server = start_metrics_server(registry, host="::1", port=0)
+    try:
+        assert server.url.startswith("http://[::1]:")
+        assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    finally:
+        server.stop()
