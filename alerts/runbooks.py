@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-#: Relative to the repository root, as the brief for operators says; Alertmanager and Grafana show
+#: Relative to the repository root; Alertmanager and Grafana show
 #: it as a link. Deployments that publish the README elsewhere can prefix it in their receivers.
 RUNBOOK_DOCUMENT = "README.md"
 
