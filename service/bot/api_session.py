@@ -54,12 +54,18 @@ class TelemetryRequestMiddleware(BaseRequestMiddleware):
         *,
         max_attempts: int = 5,
         max_retry_after: float = 60.0,
+        max_flood_wait: float = 120.0,
         backoff_base: float = 0.5,
     ) -> None:
         self.metrics = metrics
+        #: Attempts for 5xx and network errors, which may or may not have been performed.
         self.max_attempts = max_attempts
         #: A retry_after longer than this is not waited out: the caller gets the error.
         self.max_retry_after = max_retry_after
+        #: 429s are retried for as long as their waits add up to at most this: a refused request
+        #: was not performed, so sending it again is always safe, and under a 429 storm a fixed
+        #: attempt count would drop replies that a little more patience delivers.
+        self.max_flood_wait = max_flood_wait
         self.backoff_base = backoff_base
 
     async def __call__(
@@ -90,6 +96,7 @@ class TelemetryRequestMiddleware(BaseRequestMiddleware):
         span: trace.Span | None = None,
     ) -> Response[Any]:
         attempt = 0
+        flood_waited = 0.0
         while True:
             attempt += 1
             started = time.perf_counter()
@@ -98,9 +105,10 @@ class TelemetryRequestMiddleware(BaseRequestMiddleware):
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 status = "retry_after"
-                if attempt >= self.max_attempts or exc.retry_after > self.max_retry_after:
-                    raise
                 delay = float(exc.retry_after)
+                if delay > self.max_retry_after or flood_waited + delay > self.max_flood_wait:
+                    raise
+                flood_waited += delay
             except (TelegramServerError, TelegramNetworkError) as exc:
                 status = "server_error" if isinstance(exc, TelegramServerError) else "network_error"
                 if attempt >= self.max_attempts or label == "getUpdates":
@@ -116,12 +124,11 @@ class TelemetryRequestMiddleware(BaseRequestMiddleware):
                 if span is not None:
                     span.set_attribute("telegram.attempts", attempt)
             log.warning(
-                "Bot API %s failed with %s; retrying in %.2f s (attempt %d of %d)",
+                "Bot API %s failed with %s; retrying in %.2f s (attempt %d)",
                 label,
                 status,
                 delay,
                 attempt,
-                self.max_attempts,
                 extra={"event": "telegram_retry", "method": label, "status": status, "delay_seconds": delay},
             )
             await asyncio.sleep(delay)

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramNotFound,
@@ -14,7 +15,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
-from service.bot.api_session import method_label
+from service.bot.api_session import TelemetryRequestMiddleware, method_label
 from service.emulators.telegram import TelegramEmulator
 from telemetry.metrics import Metrics
 
@@ -132,3 +133,34 @@ async def test_methods_outside_the_catalogue_are_counted_as_other(
         )
         is None
     )
+
+
+async def test_a_429_storm_longer_than_max_attempts_is_still_waited_out(
+    bot: Bot, emulator: TelegramEmulator, metrics: Metrics
+) -> None:
+    """429 means "not performed": it is retried past max_attempts (3 here) within the wait budget."""
+    user = emulator.create_user("storm")
+    emulator.inject_rate_limit("sendMessage", retry_after=1, count=4)
+    started = time.monotonic()
+    await bot.send_message(user.id, "still delivered")
+    assert time.monotonic() - started >= 4
+    assert emulator.bot_messages(user.id)[-1].content == "still delivered"
+    assert requests(metrics, "sendMessage", "retry_after") == 4
+
+
+async def test_a_429_storm_beyond_the_wait_budget_is_given_up(
+    emulator: TelegramEmulator, metrics: Metrics
+) -> None:
+    session = AiohttpSession(api=emulator.api_server())
+    session.middleware(TelemetryRequestMiddleware(metrics, max_flood_wait=1.5))
+    budget_bot = Bot(emulator.token, session=session)
+    user = emulator.create_user("patient")
+    emulator.inject_rate_limit("sendMessage", retry_after=1, count=5)
+    try:
+        with pytest.raises(TelegramRetryAfter):
+            await budget_bot.send_message(user.id, "never")
+    finally:
+        await budget_bot.session.close()
+    assert (
+        requests(metrics, "sendMessage", "retry_after") == 2
+    )  # waited 1 s once; the next would exceed 1.5 s
