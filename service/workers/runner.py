@@ -83,7 +83,8 @@ class JobRunner:
             log.warning("jobs cancelled at shutdown; their leases will expire", extra={"jobs": len(still)})
 
     async def run(self, job_id: str, carrier: dict[str, str]) -> None:
-        """Entry point of the task: never raises (the queue must ack), always records an end."""
+        """Entry point of the task. Every claimed job ends recorded (status, metrics, log line);
+        only a failure to claim (database down) propagates, before anything was started."""
         task = asyncio.current_task()
         if task is not None:
             self.active.add(task)
@@ -136,7 +137,10 @@ class JobRunner:
             shutil.rmtree(workdir, ignore_errors=True)
             metrics.jobs_in_flight.dec()
             elapsed = time.perf_counter() - started
-            metrics.job_duration.labels(outcome).observe(elapsed, exemplar=exemplar())
+            # A retried attempt is a failed attempt as far as its duration goes; the job itself is
+            # counted once, when it ends (``outcome`` "retry" is not a job outcome).
+            attempt_outcome = "failed" if outcome == "retry" else outcome
+            metrics.job_duration.labels(attempt_outcome).observe(elapsed, exemplar=exemplar())
             span.set_attribute("csvbot.outcome", outcome)
             if outcome != "retry":
                 metrics.jobs.labels(outcome).inc()

@@ -18,8 +18,22 @@ from service.simulate.command import simulate_once
 from service.simulate.driver import Workload
 from service.simulate.harness import Harness
 from service.simulate.scenarios import SCENARIOS, Faults
+from telemetry.metrics import allowed_values_for
 
 pytestmark = pytest.mark.integration
+
+
+def _undeclared_label_values(registry) -> list[str]:
+    bad = []
+    for family in registry.collect():
+        if not family.name.startswith("csvbot_"):
+            continue
+        for sample in family.samples:
+            for label, value in sample.labels.items():
+                allowed = None if label == "le" else allowed_values_for(family.name, label)
+                if allowed is not None and value not in allowed:
+                    bad.append(f"{family.name}{{{label}={value!r}}}")
+    return bad
 
 
 def _settings():
@@ -52,6 +66,9 @@ async def test_injected_storage_hangs_show_up_as_timeouts_in_the_report_and_in_m
         await Workload(scenario, h.emulator, seed=3).run()
         async with httpx.AsyncClient(timeout=5) as client:
             text = (await client.get(f"{h.telemetry.server.url}/metrics")).text
+        undeclared = _undeclared_label_values(h.telemetry.metrics.registry)
+    # The retry paths the hangs exercised used only declared label values.
+    assert not undeclared, undeclared
     timeouts = sum(
         float(line.rsplit(" ", 1)[1])
         for line in text.splitlines()
