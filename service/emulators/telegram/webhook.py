@@ -48,6 +48,9 @@ class WebhookDelivery:
         if self._loop_task is None:
             self._session = aiohttp.ClientSession(timeout=self._timeout)
             self._loop_task = asyncio.create_task(self._run(), name="telegram-webhook-delivery")
+            # Let the loop take its first step: a task cancelled before it ever ran leaves a
+            # "coroutine was never awaited" warning behind when start() is followed by stop().
+            await asyncio.sleep(0)
 
     async def stop(self) -> None:
         tasks = [t for t in (self._loop_task, *self._deliveries) if t is not None]
