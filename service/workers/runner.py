@@ -28,13 +28,17 @@ from service import messages
 from service.csvkit import CsvLimits, CsvResult, process_csv
 from service.db import Job, JobStatus
 from service.deps import Services
-from service.errors import CsvbotError, InternalError
+from service.errors import CsvbotError, InternalError, JobNotFoundError, RetryableError
 from service.storage.keys import cleaned_key, profile_key
 from service.workers.progress import ProgressReporter
 from telemetry.tracing import exemplar, extract_context, inject_context
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
+
+#: Claim attempts before a task is put back on the queue (full-jitter backoff, capped below).
+CLAIM_ATTEMPTS = 5
+CLAIM_BACKOFF_CAP_SECONDS = 8.0
 
 #: Re-enqueues a job: (job id, trace context).
 Kick = Callable[[str, dict[str, str]], Awaitable[None]]
@@ -83,8 +87,8 @@ class JobRunner:
             log.warning("jobs cancelled at shutdown; their leases will expire", extra={"jobs": len(still)})
 
     async def run(self, job_id: str, carrier: dict[str, str]) -> None:
-        """Entry point of the task. Every claimed job ends recorded (status, metrics, log line);
-        only a failure to claim (database down) propagates, before anything was started."""
+        """Entry point of the task: never raises (the queue must ack). Every claimed job ends
+        recorded (status, metrics, log line); a job that cannot be claimed goes back on the queue."""
         task = asyncio.current_task()
         if task is not None:
             self.active.add(task)
@@ -97,21 +101,42 @@ class JobRunner:
             "worker.process_job", context=extract_context(carrier), kind=trace.SpanKind.CONSUMER
         ) as span:
             span.set_attribute("csvbot.job_id", job_id)
+            job = await self._claim(job_id, carrier, span)
+            if job is not None:
+                await self._run_claimed(job, span)
+
+    async def _claim(self, job_id: str, carrier: dict[str, str], span: trace.Span) -> Job | None:
+        """Claim the job, riding out a busy or briefly unavailable database.
+
+        A claim that fails for good must not lose the job: the queue has already delivered (and
+        will acknowledge) this task, and the row stays ``queued``, which no reaper revisits. So
+        after the last attempt the task is put back on the queue.
+        """
+        for attempt in range(1, CLAIM_ATTEMPTS + 1):
             try:
                 job = await self.services.repo.claim_job(job_id, self.lease_seconds)
-            except CsvbotError as exc:
-                # The database is down or the job vanished: the task is redelivered (Redis) or
-                # the reaper finds the job later; nothing was started.
-                log.warning("could not claim job", extra={"job_id": job_id, "error_kind": exc.kind})
-                span.set_status(Status(StatusCode.ERROR, exc.kind))
-                raise
+            except JobNotFoundError:
+                log.warning("task for a job that does not exist", extra={"job_id": job_id})
+                return None
+            except RetryableError as exc:
+                span.add_event("claim_failed", {"error_kind": exc.kind, "attempt": attempt})
+                if attempt == CLAIM_ATTEMPTS:
+                    log.warning(
+                        "could not claim the job; putting its task back on the queue",
+                        extra={"event": "claim_requeued", "job_id": job_id, "error_kind": exc.kind},
+                    )
+                    self.services.metrics.jobs_requeued.labels("retry").inc()
+                    await self.kick(job_id, carrier)
+                    return None
+                await asyncio.sleep(random.uniform(0, min(CLAIM_BACKOFF_CAP_SECONDS, 0.5 * 2**attempt)))
+                continue
             if job is None:
                 log.info(
                     "job is not claimable (running elsewhere or finished); nothing to do",
                     extra={"event": "job_skipped", "job_id": job_id},
                 )
-                return
-            await self._run_claimed(job, span)
+            return job
+        return None
 
     async def _run_claimed(self, job: Job, span: trace.Span) -> None:
         metrics = self.services.metrics

@@ -1,4 +1,5 @@
-"""The job runner works on at most WORKER_CONCURRENCY jobs at once and drains them at shutdown."""
+"""The job runner: at most WORKER_CONCURRENCY jobs at once, drained at shutdown, and no job lost
+when it cannot be claimed."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from service.config import load_settings
 from service.deps import Services
+from service.errors import PoolExhaustedError
 from service.workers.runner import JobRunner
 from telemetry.metrics import Metrics
 from telemetry.server import HealthState
@@ -49,3 +51,44 @@ async def test_drain_waits_for_quick_jobs_and_cancels_stuck_ones(metrics: Metric
     await runner.drain(grace_seconds=0.3)
     assert quick.done() and not quick.cancelled() and finished == ["quick"]
     assert stuck.cancelled()
+
+
+class _FlakyRepo:
+    """claim_job raises PoolExhaustedError ``failures`` times, then finds nothing to claim."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def claim_job(self, job_id: str, lease_seconds: float) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise PoolExhaustedError("all sessions busy")
+
+
+def _runner_with(metrics: Metrics, repo: object, kicked: list[str]) -> JobRunner:
+    settings = load_settings({}, env_file=None)
+
+    async def kick(job_id: str, carrier: dict[str, str]) -> None:
+        kicked.append(job_id)
+
+    services = Services(settings, metrics, repo=repo, storage=None, enqueue=kick, health=HealthState())  # type: ignore[arg-type]
+    return JobRunner(services, bot=None, kick=kick, lease_seconds=60)  # type: ignore[arg-type]
+
+
+async def test_a_busy_pool_at_claim_time_is_ridden_out(metrics: Metrics, monkeypatch: Any) -> None:
+    monkeypatch.setattr("service.workers.runner.CLAIM_BACKOFF_CAP_SECONDS", 0.01)
+    repo, kicked = _FlakyRepo(failures=2), []
+    await _runner_with(metrics, repo, kicked).run("job1", {})
+    assert repo.calls == 3 and kicked == []
+
+
+async def test_a_job_that_cannot_be_claimed_goes_back_on_the_queue(
+    metrics: Metrics, monkeypatch: Any
+) -> None:
+    """Losing the task would leave the job queued forever: no reaper revisits queued jobs."""
+    monkeypatch.setattr("service.workers.runner.CLAIM_BACKOFF_CAP_SECONDS", 0.01)
+    repo, kicked = _FlakyRepo(failures=100), []
+    await _runner_with(metrics, repo, kicked).run("job1", {})
+    assert repo.calls == 5 and kicked == ["job1"]
+    assert metrics.registry.get_sample_value("csvbot_jobs_requeued_total", {"reason": "retry"}) == 1
