@@ -108,6 +108,8 @@ class Job:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     lease_expires_at: datetime | None = None
+    #: When the user was sent the result of a done job (``None``: not yet, or not done).
+    delivered_at: datetime | None = None
     #: Storage keys of the uploaded file and the two results.
     input_key: str | None = None
     cleaned_key: str | None = None

@@ -126,6 +126,11 @@ class Repository(Protocol):
         """
         ...
 
+    async def mark_delivered(self, job_id: str) -> Job | None:
+        """Record that the result of a ``done`` job reached the user; ``None`` if the job is not
+        done or was already marked (so a redelivered task can tell whether to send it again)."""
+        ...
+
     async def fail_job(self, job_id: str, *, kind: str, message: str, retryable: bool) -> Job | None:
         """Record a failure: a retryable failure of a ``running`` job with attempts left goes back
         to ``queued`` (the caller enqueues it again); anything else ends ``rejected`` (input error

@@ -43,6 +43,13 @@ RETURNING *
 """
 
 GET_JOB = "SELECT * FROM jobs WHERE id = :id"
+
+# Only a done job, and only once: the first caller gets the row, a repeat gets nothing.
+MARK_DELIVERED = """
+UPDATE jobs SET delivered_at = :now, updated_at = :now
+WHERE id = :id AND status = 'done' AND delivered_at IS NULL
+RETURNING *
+"""
 GET_JOB_FOR_USER = "SELECT * FROM jobs WHERE id = :id AND user_id = :user_id"
 LIST_JOBS = """
 SELECT * FROM jobs WHERE user_id = :user_id
@@ -176,6 +183,7 @@ def job_from_row(row: Mapping[str, Any]) -> Job:
         started_at=_timestamp(row["started_at"]),
         finished_at=_timestamp(row["finished_at"]),
         lease_expires_at=_timestamp(row["lease_expires_at"]),
+        delivered_at=_timestamp(row["delivered_at"]),
         input_key=row["input_key"],
         cleaned_key=row["cleaned_key"],
         profile_key=row["profile_key"],

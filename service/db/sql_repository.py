@@ -254,6 +254,9 @@ class SqlRepository(ABC):
         }
         return await self._transition("finish_job", sql.FINISH_JOB, params)
 
+    async def mark_delivered(self, job_id: str) -> Job | None:
+        return await self._transition("update_job", sql.MARK_DELIVERED, {"id": job_id, "now": self._clock()})
+
     async def fail_job(self, job_id: str, *, kind: str, message: str, retryable: bool) -> Job | None:
         error = {"error_kind": kind, "error_message": message[:ERROR_MESSAGE_MAX_CHARS]}
         now = self._clock()

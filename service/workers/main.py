@@ -88,4 +88,3 @@ def check_worker(settings: Settings) -> int:
         return 1
     print(f"healthy: last heartbeat {age:.1f} s ago")
     return 0
-

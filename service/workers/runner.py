@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
-from aiogram.types import FSInputFile
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
@@ -30,6 +29,7 @@ from service.db import Job, JobStatus
 from service.deps import Services
 from service.errors import CsvbotError, InternalError, JobNotFoundError, RetryableError
 from service.storage.keys import cleaned_key, profile_key
+from service.workers.delivery import redeliver_if_stranded, result_caption, send_result
 from service.workers.progress import ProgressReporter
 from telemetry.tracing import exemplar, extract_context, inject_context
 
@@ -130,7 +130,9 @@ class JobRunner:
                     return None
                 await asyncio.sleep(random.uniform(0, min(CLAIM_BACKOFF_CAP_SECONDS, 0.5 * 2**attempt)))
                 continue
-            if job is None:
+            if job is None and not await redeliver_if_stranded(
+                self.services, self.bot, job_id, self.lease_seconds
+            ):
                 log.info(
                     "job is not claimable (running elsewhere or finished); nothing to do",
                     extra={"event": "job_skipped", "job_id": job_id},
@@ -234,17 +236,14 @@ class JobRunner:
 
         with _stage(metrics, "notify"):
             await progress.final(messages.done(job.id))
-            stem = Path(job.file_name).stem or "data"
-            await self.bot.send_document(
-                job.chat_id,
-                FSInputFile(result.cleaned_path, filename=f"{stem}.cleaned.csv"),
-                # The job id leads the caption so the user (and the simulator) can match the
-                # result to its upload; Telegram caps captions at 1,024 characters.
-                caption=f"Job {job.id}\n{result.summary_text}"[:1024],
+            await send_result(
+                self.bot,
+                job,
+                result.cleaned_path,
+                result.profile_path,
+                result_caption(job.id, result.summary_text),
             )
-            await self.bot.send_document(
-                job.chat_id, FSInputFile(result.profile_path, filename=f"{stem}.profile.csv")
-            )
+        await services.repo.mark_delivered(job.id)
         return result
 
     async def _handle_failure(

@@ -77,6 +77,17 @@ async def test_a_redelivered_task_of_a_finished_job_claims_nothing(repo: SqlRepo
     assert await repo.get_job(job.id) == done
 
 
+async def test_a_done_job_is_marked_delivered_once_and_only_when_done(repo: SqlRepository) -> None:
+    job = await running_job(repo)
+    assert await repo.mark_delivered(job.id) is None  # running: nothing was sent yet
+    done = await repo.finish_job(job.id, cleaned_key="c", profile_key="p", summary={})
+    assert done is not None and done.delivered_at is None
+    delivered = await repo.mark_delivered(job.id)
+    assert delivered is not None and delivered.delivered_at is not None
+    assert await repo.mark_delivered(job.id) is None  # a repeat changes nothing
+    assert (await repo.get_job(job.id)).delivered_at == delivered.delivered_at
+
+
 async def test_transitions_outside_the_state_machine_change_nothing(repo: SqlRepository) -> None:
     received = await new_job(repo)
     assert await repo.claim_job(received.id, LEASE) is None  # not queued yet
@@ -93,6 +104,7 @@ async def test_every_job_method_raises_job_not_found_for_an_unknown_id(repo: Sql
         repo.get_job(missing),
         repo.get_job_for_user(missing, 1),
         repo.mark_queued(missing),
+        repo.mark_delivered(missing),
         repo.claim_job(missing, LEASE),
         repo.update_progress(missing, progress_message_id=1),
         repo.finish_job(missing, cleaned_key=None, profile_key=None, summary=None),

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from service.config import load_settings
+from service.db import Job, JobStatus, utc_now
 from service.deps import Services
 from service.errors import PoolExhaustedError
 from service.workers.runner import JobRunner
@@ -64,6 +65,11 @@ class _FlakyRepo:
         self.calls += 1
         if self.calls <= self.failures:
             raise PoolExhaustedError("all sessions busy")
+
+    async def get_job(self, job_id: str) -> Job:
+        """Running elsewhere: not claimable and nothing to redeliver."""
+        now = utc_now()
+        return Job(job_id, 1, 1, "f.csv", 1, JobStatus.RUNNING, 1, now, now)
 
 
 def _runner_with(metrics: Metrics, repo: object, kicked: list[str]) -> JobRunner:
