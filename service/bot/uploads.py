@@ -9,7 +9,6 @@ trace context, so the worker's spans join this update's trace.
 from __future__ import annotations
 
 import logging
-import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from aiogram.types import Document, Message
 from service import messages
 from service.bot.api_session import method_label
 from service.bot.middlewares import UpdateOutcome
+from service.db import new_job_id
 from service.deps import Services
 from service.errors import EmptyFileError, FileTooLargeError, NotCsvError
 from service.storage.keys import input_key
@@ -42,11 +42,6 @@ CSV_MIME_TYPES = frozenset(
         "application/octet-stream",
     }
 )
-
-
-def new_job_id() -> str:
-    """12 hex characters: short enough to type in /job, 48 random bits to never collide here."""
-    return secrets.token_hex(6)
 
 
 def check_document(document: Document, max_bytes: int) -> None:

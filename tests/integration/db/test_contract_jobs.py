@@ -43,7 +43,7 @@ async def test_a_job_goes_received_queued_running_done_with_a_timestamp_per_step
 ) -> None:
     job = await new_job(repo, trace_context={"traceparent": "00-abc-def-01", "tracestate": "k=v"})
     assert job.status is JobStatus.RECEIVED and job.attempts == 0
-    assert job.created_at == clock.now and len(job.id) == 32
+    assert job.created_at == clock.now and len(job.id) == 12
     assert job.trace_context == {"traceparent": "00-abc-def-01", "tracestate": "k=v"}
 
     clock.advance(1)
