@@ -7,8 +7,8 @@ final lines of a process — including its shutdown errors — are never lost.
 
 from __future__ import annotations
 
+import io
 import logging
-import os
 import sys
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -25,8 +25,12 @@ from telemetry.tracing import TracingRuntime, setup_tracing
 
 log = logging.getLogger(__name__)
 
-#: A sink that discards: the stream of a process whose logs go to ``LOG_FILE`` only.
-_DEVNULL = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+
+class _Discard(io.StringIO):
+    """A stream that drops what it is given: stderr of a process that logs to ``LOG_FILE`` only."""
+
+    def write(self, text: str) -> int:
+        return len(text)
 
 
 def csvbot_version() -> str:
@@ -95,7 +99,7 @@ class Telemetry:
                 queue_size=settings.log_queue_size,
                 metrics=metrics,
                 # The simulator draws a live view on the terminal: its logs go to LOG_FILE only.
-                stream=sys.stderr if log_to_stderr else _DEVNULL,
+                stream=sys.stderr if log_to_stderr else _Discard(),
             )
         tracing_rt = setup_tracing(
             service_name=f"csvbot-{service}",
