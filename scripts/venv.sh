@@ -6,6 +6,16 @@ ensure_venv() {
         return 1
     fi
     "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "csvbot needs Python 3.11+")'
+    if ! "$py" -c 'import venv, ensurepip' 2>/dev/null; then
+        # Debian ships venv separately; install it when we may, say what to do when we may not.
+        if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+            echo "== installing python3-venv" >&2
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        else
+            echo "csvbot needs Python's venv module: sudo apt-get install python3-venv" >&2
+            return 1
+        fi
+    fi
     if [ ! -x .venv/bin/python ]; then
         echo "== creating .venv" >&2
         "$py" -m venv .venv
