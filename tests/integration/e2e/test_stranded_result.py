@@ -4,20 +4,16 @@ job's task sends the stored result, once."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from service.app import BotApp
-from service.config import load_settings
 from service.db import JobStatus
 from service.emulators.telegram import TelegramEmulator
-from service.runtime import Telemetry
 from service.storage import cleaned_key, input_key, profile_key
 from service.workers.delivery import is_stranded
+from tests.integration.e2e.embedded import embedded_bot
 
 pytestmark = pytest.mark.integration
 
@@ -32,93 +28,52 @@ async def _until_delivered(repo, job_id: str) -> None:
 
 
 async def test_a_stranded_done_job_gets_its_result_sent_exactly_once(tmp_path: Path) -> None:
-    async with TelegramEmulator() as emulator:
-        settings = load_settings({}, env_file=None).model_copy(
-            update={
-                "bot_token": SecretStr(emulator.token),
-                "telegram_api_url": emulator.url,
-                "sqlite_path": tmp_path / "db.sqlite3",
-                "storage_dir": tmp_path / "storage",
-                "job_lease_seconds": 1.0,
-            }
+    async with TelegramEmulator() as emulator, embedded_bot(emulator, tmp_path, job_lease_seconds=1.0) as app:
+        assert app.repo is not None and app.storage is not None and app.services is not None
+        repo, storage = app.repo, app.storage
+        user = emulator.create_user("orphan")
+        await repo.upsert_user(user_id=user.id, chat_id=user.id, username=None)
+        # What a worker leaves behind when it dies right after finish_job: a done job whose
+        # outputs are stored and whose result was never sent.
+        job_id = "strandedjob1"
+        await storage.upload_bytes(input_key(user.id, job_id), b"a,b\n1,2\n", "text/csv")
+        await storage.upload_bytes(cleaned_key(user.id, job_id), b"a,b\r\n1,2\r\n", "text/csv")
+        await storage.upload_bytes(profile_key(user.id, job_id), b"column,type\r\n", "text/csv")
+        await repo.create_job(user_id=user.id, chat_id=user.id, file_name="x.csv", file_size=8, job_id=job_id)
+        await repo.mark_queued(job_id)
+        await repo.claim_job(job_id, lease_seconds=1)
+        done = await repo.finish_job(
+            job_id,
+            cleaned_key=cleaned_key(user.id, job_id),
+            profile_key=profile_key(user.id, job_id),
+            summary={"rows_out": 1, "columns": 2},
         )
-        telemetry = Telemetry.start(settings, service="bot", serve_metrics=False, configure_logging=False)
-        app = BotApp(settings, telemetry)
-        await app.start()
-        serving = asyncio.get_running_loop().create_task(app.serve())
-        try:
-            assert app.repo is not None and app.storage is not None and app.services is not None
-            repo, storage = app.repo, app.storage
-            user = emulator.create_user("orphan")
-            await repo.upsert_user(user_id=user.id, chat_id=user.id, username=None)
-            # What a worker leaves behind when it dies right after finish_job: a done job whose
-            # outputs are stored and whose result was never sent.
-            job_id = "strandedjob1"
-            await storage.upload_bytes(input_key(user.id, job_id), b"a,b\n1,2\n", "text/csv")
-            await storage.upload_bytes(cleaned_key(user.id, job_id), b"a,b\r\n1,2\r\n", "text/csv")
-            await storage.upload_bytes(profile_key(user.id, job_id), b"column,type\r\n", "text/csv")
-            await repo.create_job(
-                user_id=user.id, chat_id=user.id, file_name="x.csv", file_size=8, job_id=job_id
-            )
-            await repo.mark_queued(job_id)
-            await repo.claim_job(job_id, lease_seconds=1)
-            done = await repo.finish_job(
-                job_id,
-                cleaned_key=cleaned_key(user.id, job_id),
-                profile_key=profile_key(user.id, job_id),
-                summary={"rows_out": 1, "columns": 2},
-            )
-            assert done is not None and done.status is JobStatus.DONE
-            assert not is_stranded(done, 1.0), "a job finished just now may still be being sent"
-            assert is_stranded(done, 1.0, now=datetime.now(UTC) + timedelta(seconds=1))
-            await asyncio.sleep(0.6)  # past half a lease: its worker is presumed dead
+        assert done is not None and done.status is JobStatus.DONE
+        assert not is_stranded(done, 1.0), "a job finished just now may still be being sent"
+        assert is_stranded(done, 1.0, now=datetime.now(UTC) + timedelta(seconds=1))
+        await asyncio.sleep(0.6)  # past half a lease: its worker is presumed dead
 
-            await app.services.enqueue(job_id, {})  # the queue redelivers the dead worker's task
-            result = await emulator.wait_for_message(
-                user.id, lambda e: e.document is not None and bool(e.caption), timeout=10
-            )
-            assert result.caption is not None and result.caption.startswith(f"Job {job_id}")
-            assert await emulator.read_file(result.document.file_id) == b"a,b\r\n1,2\r\n"
-            await _until_delivered(repo, job_id)
+        await app.services.enqueue(job_id, {})  # the queue redelivers the dead worker's task
+        result = await emulator.wait_for_message(
+            user.id, lambda e: e.document is not None and bool(e.caption), timeout=10
+        )
+        assert result.caption is not None and result.caption.startswith(f"Job {job_id}")
+        assert await emulator.read_file(result.document.file_id) == b"a,b\r\n1,2\r\n"
+        await _until_delivered(repo, job_id)
 
-            await app.services.enqueue(job_id, {})  # another redelivery: already delivered
-            await asyncio.sleep(1.0)
-            sent = [e for e in emulator.bot_messages(user.id) if e.document is not None and e.caption]
-            assert len(sent) == 1
-        finally:
-            serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await serving
-            await app.stop()
-            await telemetry.stop()
+        await app.services.enqueue(job_id, {})  # another redelivery: already delivered
+        await asyncio.sleep(1.0)
+        sent = [e for e in emulator.bot_messages(user.id) if e.document is not None and e.caption]
+        assert len(sent) == 1
 
 
 async def test_a_normal_job_is_marked_delivered_after_its_result_is_sent(tmp_path: Path) -> None:
-    async with TelegramEmulator() as emulator:
-        settings = load_settings({}, env_file=None).model_copy(
-            update={
-                "bot_token": SecretStr(emulator.token),
-                "telegram_api_url": emulator.url,
-                "sqlite_path": tmp_path / "db.sqlite3",
-                "storage_dir": tmp_path / "storage",
-            }
+    async with TelegramEmulator() as emulator, embedded_bot(emulator, tmp_path) as app:
+        user = emulator.create_user("ada")
+        await emulator.send_document(user.id, b"a,b\n1,2\n", "ok.csv", mime_type="text/csv")
+        result = await emulator.wait_for_message(
+            user.id, lambda e: e.document is not None and bool(e.caption), timeout=20
         )
-        telemetry = Telemetry.start(settings, service="bot", serve_metrics=False, configure_logging=False)
-        app = BotApp(settings, telemetry)
-        await app.start()
-        serving = asyncio.get_running_loop().create_task(app.serve())
-        try:
-            user = emulator.create_user("ada")
-            await emulator.send_document(user.id, b"a,b\n1,2\n", "ok.csv", mime_type="text/csv")
-            result = await emulator.wait_for_message(
-                user.id, lambda e: e.document is not None and bool(e.caption), timeout=20
-            )
-            job_id = (result.caption or "").split()[1]
-            assert app.repo is not None
-            await _until_delivered(app.repo, job_id)
-        finally:
-            serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await serving
-            await app.stop()
-            await telemetry.stop()
+        job_id = (result.caption or "").split()[1]
+        assert app.repo is not None
+        await _until_delivered(app.repo, job_id)
