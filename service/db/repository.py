@@ -72,7 +72,7 @@ class Repository(Protocol):
         trace_context: Mapping[str, str] | None = None,
         progress_message_id: int | None = None,
     ) -> Job:
-        """Insert a ``received`` job (id: ``job_id`` or a new uuid4 hex). The user must exist."""
+        """Insert a ``received`` job (id: ``job_id`` or :func:`new_job_id`). The user must exist."""
         ...
 
     async def mark_queued(self, job_id: str, *, input_key: str | None = None) -> Job | None:
