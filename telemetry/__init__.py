@@ -12,7 +12,7 @@ Logs — :mod:`telemetry.logging`
     thread only enqueues; formatting, redaction of secrets (bot tokens, JWTs and Supabase keys,
     DSN passwords, tokens in Bot API URLs, registered values) and I/O happen on a writer thread.
     The queue is bounded (``LOG_QUEUE_SIZE``): when full it sheds DEBUG/INFO first and never drops
-    WARNING+ while a lower record can go instead (:mod:`telemetry.logging_queue`).
+    WARNING+ while a lower record can go instead (:mod:`telemetry.logging.queue`).
 
 Metrics — :mod:`telemetry.metrics` (names, types, buckets) and :mod:`telemetry.labels` (closed
 label sets)

@@ -27,9 +27,9 @@ from telemetry.logging import (
     setup_logging,
     shutdown_logging,
 )
-from telemetry.logging_capture import QueueingHandler
-from telemetry.logging_format import JsonLineFormatter
-from telemetry.logging_redaction import Redactor
+from telemetry.logging.capture import QueueingHandler
+from telemetry.logging.format import JsonLineFormatter
+from telemetry.logging.redaction import Redactor
 from telemetry.metrics import Metrics
 
 log = logging.getLogger("csvbot.test.logging")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from telemetry.logging_queue import LEVEL_NAMES, BoundedLogQueue, level_index
+from telemetry.logging.queue import LEVEL_NAMES, BoundedLogQueue, level_index
 
 _clock = itertools.count()
 

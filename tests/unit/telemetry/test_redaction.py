@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 import orjson
 import pytest
 
-from telemetry.logging_capture import RecordShape, capture
-from telemetry.logging_format import JsonLineFormatter
-from telemetry.logging_redaction import MASK, Redactor, default_redactor, register_secret
+from telemetry.logging.capture import RecordShape, capture
+from telemetry.logging.format import JsonLineFormatter
+from telemetry.logging.redaction import MASK, Redactor, default_redactor, register_secret
 
 BOT_ID = "123456789"
 TOKEN_SECRET = "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"

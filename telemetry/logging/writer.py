@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from telemetry.logging_capture import LogEntry
-from telemetry.logging_format import JsonLineFormatter
-from telemetry.logging_queue import LEVEL_INDEX_COUNT, LEVEL_NAMES, BoundedLogQueue, level_index
-from telemetry.logging_redaction import Redactor
+from telemetry.logging.capture import LogEntry
+from telemetry.logging.format import JsonLineFormatter
+from telemetry.logging.queue import LEVEL_INDEX_COUNT, LEVEL_NAMES, BoundedLogQueue, level_index
+from telemetry.logging.redaction import Redactor
 from telemetry.metrics import Metrics
 
 __all__ = ["FileSink", "LogWriter", "Sink", "StreamSink"]

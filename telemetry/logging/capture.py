@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import orjson
 from opentelemetry.context import Context, get_current
 
-from telemetry.logging_queue import BoundedLogQueue
+from telemetry.logging.queue import BoundedLogQueue
 
 __all__ = ["CapturedException", "LogEntry", "QueueingHandler", "RecordShape", "capture"]
 

@@ -28,7 +28,7 @@ from opentelemetry.trace import get_current_span
 from pythonjsonlogger.core import RESERVED_ATTRS, LogData
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-from telemetry.logging_capture import LogEntry, RecordShape, capture
+from telemetry.logging.capture import LogEntry, RecordShape, capture
 
 __all__ = ["JsonLineFormatter"]
 

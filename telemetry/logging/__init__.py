@@ -12,17 +12,17 @@ Start it once, early, and stop it last::
 
 How a record travels (one module per step):
 
-1. ``logging_capture`` — on the caller's thread, the root handler captures the OpenTelemetry
+1. ``capture`` — on the caller's thread, the root handler captures the OpenTelemetry
    context, mutable arguments and the exception, and puts the record on the queue. No formatting,
    no I/O. ``setup_logging`` also switches off what LogRecords would collect and the JSON never
    shows (caller file/line, thread and process names), which saves ~1.5 µs per call.
-2. ``logging_queue`` — a bounded queue (``queue_size``) that drops DEBUG/INFO first and never
+2. ``queue`` — a bounded queue (``queue_size``) that drops DEBUG/INFO first and never
    blocks; a WARNING+ record is dropped only when the queue holds nothing else.
-3. ``logging_writer`` — a writer thread takes batches, formats them (``logging_format``: JSON via
-   python-json-logger's orjson formatter), masks secrets (``logging_redaction``) and writes to
+3. ``writer`` — a writer thread takes batches, formats them (``format``: JSON via
+   python-json-logger's orjson formatter), masks secrets (``redaction``) and writes to
    stderr — which Railway collects — and to ``log_file`` when set. It reports on itself through
    the metric catalogue: records and drops by level, queue depth and capacity, write latency.
-4. ``logging_signals`` — flush on SIGTERM/SIGINT for processes without an asyncio loop
+4. ``signals`` — flush on SIGTERM/SIGINT for processes without an asyncio loop
    (:func:`install_signal_flush`); an ``atexit`` hook flushes at every normal exit. An asyncio
    service handles its signals with ``loop.add_signal_handler`` and calls ``runtime.stop()``
    as the last step of its own shutdown.
@@ -49,12 +49,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from telemetry.logging_capture import LogEntry, QueueingHandler
-from telemetry.logging_format import JsonLineFormatter
-from telemetry.logging_queue import BoundedLogQueue
-from telemetry.logging_redaction import default_redactor, register_secret
-from telemetry.logging_signals import chain_flush_on_signals
-from telemetry.logging_writer import FileSink, LogWriter, Sink, StreamSink
+from telemetry.logging.capture import LogEntry, QueueingHandler
+from telemetry.logging.format import JsonLineFormatter
+from telemetry.logging.queue import BoundedLogQueue
+from telemetry.logging.redaction import default_redactor, register_secret
+from telemetry.logging.signals import chain_flush_on_signals
+from telemetry.logging.writer import FileSink, LogWriter, Sink, StreamSink
 from telemetry.metrics import Metrics
 
 __all__ = [
@@ -258,7 +258,7 @@ def install_signal_flush(
     timeout: float = EXIT_FLUSH_SECONDS,
 ) -> Callable[[], None]:
     """For processes without an asyncio loop: flush logs on ``signals``, then chain the handler
-    that was there before (details and the asyncio alternative: ``telemetry/logging_signals.py``).
+    that was there before (details and the asyncio alternative: ``telemetry/logging/signals.py``).
 
     Call from the main thread. Returns a function that restores the previous handlers.
     """
