@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alerts import names
-from alerts.humanize import humanize_duration, humanize_percentage
 from alerts.model import AlertRule, RecordingRule, RuleGroup
-from alerts.promql import COMMAND_HANDLERS, UPLOAD_HANDLER, any_of, le
 from alerts.timing import Timing, parse_duration
+from promlib import names
+from promlib.humanize import humanize_duration, humanize_percentage
+from promlib.promql import any_of, le
 from telemetry import slo
+from telemetry.slo import COMMAND_HANDLERS, UPLOAD_HANDLER
 
 
 @dataclass(frozen=True)

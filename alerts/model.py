@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from alerts.runbooks import runbook_url
+from promlib.runbooks import runbook_url
 
 Severity = Literal["critical", "warning"]
 

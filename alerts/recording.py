@@ -6,17 +6,11 @@ Alerts and dashboards read these instead of repeating the raw expressions. Windo
 
 from __future__ import annotations
 
-from alerts import names
 from alerts.model import RecordingRule, RuleGroup
-from alerts.promql import (
-    COMMAND_HANDLERS,
-    LOG_LEVELS_SHEDDABLE,
-    QUANTILES,
-    UPLOAD_HANDLER,
-    any_of,
-    quantile_label,
-)
 from alerts.timing import Timing
+from promlib import names
+from promlib.promql import QUANTILES, any_of, quantile_label
+from telemetry.slo import COMMAND_HANDLERS, LOG_LEVELS_SHEDDABLE, UPLOAD_HANDLER
 
 #: Window of the success ratios and percentiles: long enough to smooth a scrape or two, short
 #: enough that the 10 m ``for`` of the success-rate alert sees a sustained problem.

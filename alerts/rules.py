@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alerts import burn_rate, names, recording
+from alerts import burn_rate, recording
 from alerts.model import AlertRule, RuleGroup
 from alerts.runtime_alerts import runtime_alerts
 from alerts.service_alerts import service_alerts
 from alerts.timing import PRODUCTION, Timing
+from promlib import names
 
 RECORDING_FILE = "recording.rules.yaml"
 ALERTS_FILE = "alerts.rules.yaml"

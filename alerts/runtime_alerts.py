@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alerts import names
-from alerts.humanize import humanize_duration, humanize_percentage
 from alerts.model import AlertRule
-from alerts.promql import LOG_LEVELS_NEVER_DROP, any_of, quantile_label
 from alerts.timing import Timing
+from promlib import names
+from promlib.humanize import humanize_duration, humanize_percentage
+from promlib.promql import any_of, quantile_label
 from telemetry import slo
+from telemetry.slo import LOG_LEVELS_NEVER_DROP
 
 #: Lag must persist: one slow CSV parse on the loop is a log line, ten minutes of it is an alert.
 LOOP_LAG_FOR = "10m"

@@ -6,11 +6,11 @@ humanized form so that the threshold and the live value read alike.
 
 from __future__ import annotations
 
-from alerts import names
-from alerts.humanize import humanize_duration, humanize_percentage
 from alerts.model import AlertRule
-from alerts.promql import quantile_label
 from alerts.timing import Timing
+from promlib import names
+from promlib.humanize import humanize_duration, humanize_percentage
+from promlib.promql import quantile_label
 from telemetry import slo
 
 #: Live session limit and its ceiling, read at notification time (one process's view is enough:

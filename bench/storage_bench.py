@@ -66,7 +66,7 @@ class HangResult:
 
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, "-m", "service.emulators.supabase_storage", "--key", KEY, "--bucket", BUCKET]
+    cmd = [sys.executable, "-m", "emulators.supabase_storage", "--key", KEY, "--bucket", BUCKET]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()

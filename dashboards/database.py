@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts import names
-from alerts.humanize import humanize_duration as dur
 from dashboards.layout import Section, build, runbook_link
 from dashboards.panels import ANY, instant, query, stat, table, timeseries
 from dashboards.queries import increase_over_range, quantile, rate, sel
+from promlib import names
+from promlib.humanize import humanize_duration as dur
 from telemetry import slo
 
 PER_PROCESS = ("job", "instance")

@@ -13,8 +13,8 @@ from typing import Any
 
 from grafanalib._gen import DashboardEncoder
 
-from alerts.render import write_text
 from dashboards import database, overview, runtime, storage, telegram, workers
+from promlib.render import write_text
 
 JSON_DIR = Path("dashboards/json")
 

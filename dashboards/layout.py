@@ -14,8 +14,8 @@ from typing import Any
 import attr
 from grafanalib import core as g
 
-from alerts.runbooks import RUNBOOK_DOCUMENT, runbook_url
 from dashboards.panels import DATASOURCE, Heatmap, link
+from promlib.runbooks import RUNBOOK_DOCUMENT, runbook_url
 
 #: A grafanalib panel, or this package's own heatmap.
 Panel = Any

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts import names
-from alerts.humanize import humanize_duration as dur
-from alerts.humanize import humanize_percentage as pct
-from alerts.promql import COMMAND_HANDLERS, UPLOAD_HANDLER, any_of
 from dashboards.layout import Section, build, dashboard_link, runbook_link
 from dashboards.panels import instant, query, stat, table, timeseries
 from dashboards.queries import increase_over_range, quantile_targets, rate, sel, top
+from promlib import names
+from promlib.humanize import humanize_duration as dur
+from promlib.humanize import humanize_percentage as pct
+from promlib.promql import any_of
 from telemetry import slo
+from telemetry.slo import COMMAND_HANDLERS, UPLOAD_HANDLER
 
 COMMANDS = f'handler=~"{any_of(COMMAND_HANDLERS)}"'
 UPLOADS = f'handler="{UPLOAD_HANDLER}"'

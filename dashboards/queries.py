@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from alerts.promql import QUANTILES
 from dashboards.panels import INSTANCE, RATE, PromTarget, query
+from promlib.promql import QUANTILES
 
 
 def sel(metric: str, *matchers: str) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.promql import LOG_LEVELS_NEVER_DROP, any_of
 from dashboards.layout import Section, build, runbook_link
 from dashboards.panels import instant, query, table, timeseries
 from dashboards.queries import quantile, rate, sel
+from promlib.promql import any_of
 from telemetry import slo
+from telemetry.slo import LOG_LEVELS_NEVER_DROP
 
 PER_PROCESS = ("job", "instance")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts import names
-from alerts.humanize import humanize_duration as dur
-from alerts.humanize import humanize_percentage as pct
 from dashboards.layout import Section, build, custom_variable, runbook_link
 from dashboards.panels import heatmap, instant, query, table, timeseries
 from dashboards.queries import buckets, increase_over_range, quantile_targets, rate, top
+from promlib import names
+from promlib.humanize import humanize_duration as dur
+from promlib.humanize import humanize_percentage as pct
 from telemetry import labels, slo
 
 OPERATION = 'operation=~"$operation"'

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.humanize import humanize_duration as dur
 from dashboards.layout import Section, build, runbook_link
 from dashboards.panels import query, timeseries
 from dashboards.queries import quantile, quantile_targets, rate, sel
+from promlib.humanize import humanize_duration as dur
 from telemetry import slo
 
 

@@ -2,24 +2,45 @@
 
 Each subcommand loads :class:`~service.config.Settings` once and hands it down. A configuration
 problem ends with one line naming the variable and exit status 2 — never a traceback.
+
+``run``, ``worker`` and ``migrate`` are the service's own. Tools over the service (``simulate``,
+``generate``) live in packages of their own that ``service`` never imports; they add their
+subcommands through the ``csvbot.commands`` entry-point group (see pyproject.toml). Each entry
+names a module with ``HELP``, ``NEEDS_SETTINGS``, ``add_arguments(parser)`` and
+``run(args, settings)``. An installation without those packages (the production image) simply
+has no such subcommand.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from importlib.metadata import entry_points
+from types import ModuleType
 
 from service.config import Settings, load_settings
 from service.errors import ConfigError, CsvbotError
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 1
+PLUGIN_GROUP = "csvbot.commands"
 
 
-def _parser() -> argparse.ArgumentParser:
+def plugin_commands() -> dict[str, ModuleType]:
+    """The installed tool subcommands, by name; an entry whose package is absent is skipped."""
+    found: dict[str, ModuleType] = {}
+    for entry in entry_points(group=PLUGIN_GROUP):
+        try:
+            found[entry.name] = importlib.import_module(entry.value)
+        except ModuleNotFoundError:
+            continue  # declared by the distribution but not shipped in this installation
+    return found
+
+
+def _parser(plugins: dict[str, ModuleType]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="csvbot", description="A Telegram bot that profiles and cleans CSV files."
     )
@@ -34,32 +55,24 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations and exit")
 
-    simulate = sub.add_parser(
-        "simulate", help="run the whole service against simulated users and print an SLO report"
-    )
-    from service.simulate.cli_args import add_simulate_arguments
-
-    add_simulate_arguments(simulate)
-
-    generate = sub.add_parser("generate", help="regenerate alert rules and dashboards")
-    generate.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
-    generate.add_argument("--check", action="store_true", help="fail if generated files are stale")
+    for name, plugin in sorted(plugins.items()):
+        plugin.add_arguments(sub.add_parser(name, help=plugin.HELP))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "generate":
-        from alerts.generate import generate_all
-
-        return generate_all(args.root, check=args.check)
+    plugins = plugin_commands()
+    args = _parser(plugins).parse_args(argv)
+    plugin = plugins.get(args.command)
+    if plugin is not None and not plugin.NEEDS_SETTINGS:
+        return int(plugin.run(args, None))
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(f"csvbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        return _dispatch(args, settings)
+        return _dispatch(args, settings, plugin)
     except ConfigError as exc:
         print(f"csvbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -71,7 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+def _dispatch(args: argparse.Namespace, settings: Settings, plugin: ModuleType | None) -> int:
+    if plugin is not None:
+        return int(plugin.run(args, settings))
     if args.command == "run":
         from service.app import run_service
 
@@ -86,8 +101,4 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from service.db import migrate_command
 
         return asyncio.run(migrate_command(settings))
-    if args.command == "simulate":
-        from service.simulate.command import run_simulate
-
-        return run_simulate(settings, args)
     raise AssertionError(f"unhandled command {args.command}")

@@ -64,6 +64,11 @@ UPLOAD_SLO = LatencySlo(name="upload", target=0.99, threshold_seconds=5.0)
 #: A CSV under the size limit yields its result within 60 s of upload.
 RESULT_SLO = LatencySlo(name="result", target=0.99, threshold_seconds=60.0)
 
+#: The update handlers (``handler`` label) whose replies COMMAND_SLO covers.
+COMMAND_HANDLERS: tuple[str, ...] = ("start", "help", "jobs", "job")
+#: The update handler that acknowledges an upload: UPLOAD_SLO covers it.
+UPLOAD_HANDLER = "upload"
+
 #: Launch forecast, checked by `csvbot simulate`: p95 of simple operations and of uploads.
 SIMPLE_OP_P95_SECONDS = 3.0
 UPLOAD_P95_SECONDS = 5.0
@@ -94,6 +99,9 @@ EVENT_LOOP_LAG_INTERVAL_SECONDS = 0.25
 #: Any WARNING+ record dropped by the log queue is an alert; lower levels may be shed under a
 #: storm, but more than 1 % of them over 10 minutes means LOG_QUEUE_SIZE is too small.
 LOG_DROP_RATIO_MAX = 0.01
+#: Levels whose loss is always an alert; LOG_DROP_RATIO_MAX applies to the sheddable ones.
+LOG_LEVELS_NEVER_DROP: tuple[str, ...] = ("warning", "error", "critical")
+LOG_LEVELS_SHEDDABLE: tuple[str, ...] = ("debug", "info")
 
 # --- Workers ---------------------------------------------------------------------------------
 

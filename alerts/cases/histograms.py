@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from alerts.cases.model import counter, series
-from alerts.promql import le
+from promlib.promql import le
 
 
 def bucket_around(buckets: Sequence[float], threshold: float) -> tuple[float, float, float]:

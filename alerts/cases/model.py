@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from alerts.humanize import humanize, humanize_duration, humanize_percentage
 from alerts.model import AlertRule
 from alerts.rules import all_alerts
+from promlib.humanize import humanize, humanize_duration, humanize_percentage
 
 #: The sample interval of every case: one scrape a minute keeps the series strings short.
 INTERVAL = "1m"

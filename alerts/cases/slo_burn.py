@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from alerts.burn_rate import INDICATORS, SloIndicator
 from alerts.cases.model import BOT, Case, counter, expect, rules_named, series
-from alerts.promql import COMMAND_HANDLERS, UPLOAD_HANDLER, le
+from promlib.promql import le
 from telemetry import slo
+from telemetry.slo import COMMAND_HANDLERS, UPLOAD_HANDLER
 
 #: Events a minute in the busy cases: ~17/s, far above the minimum-traffic guard.
 BUSY_PER_MINUTE = 1000

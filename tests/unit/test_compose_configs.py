@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from alerts.names import SCRAPE_JOBS
+from promlib.names import SCRAPE_JOBS
 from tests.unit.test_compose_support import ROOT, load_yaml, rendered_compose
 
 

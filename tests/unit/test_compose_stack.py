@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alerts.names import BOT_JOB, WORKER_JOB
+from promlib.names import BOT_JOB, WORKER_JOB
 from tests.unit.test_compose_support import (
     REQUIRED_ENV,
     ROOT,

@@ -23,8 +23,8 @@ import pytest_asyncio
 import redis
 import redis.asyncio as aioredis
 
-from service.emulators.supabase_storage import SupabaseStorageServer
-from service.emulators.telegram import TelegramEmulator
+from emulators.supabase_storage import SupabaseStorageServer
+from emulators.telegram import TelegramEmulator
 from service.workers.broker import CONSUMER_GROUP, STREAM
 from tests.integration.e2e.otlp import OtlpReceiver
 from tests.integration.e2e.processes import ServiceProcess

@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from emulators.telegram import TelegramEmulator
 from service.app import BotApp
 from service.config import load_settings
-from service.emulators.telegram import TelegramEmulator
 from service.runtime import Telemetry
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from service.emulators.telegram import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 from tests.integration.e2e.embedded import embedded_bot
 
 pytestmark = pytest.mark.integration

@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from emulators.telegram import TelegramEmulator, TranscriptEntry
 from service.app import BotApp
 from service.config import Settings
 from service.db import Job
-from service.emulators.telegram import TelegramEmulator, TranscriptEntry
 from service.runtime import Telemetry
 from service.storage.keys import cleaned_key, input_key, profile_key
 from tests.integration.e2e import bad_inputs

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from service.emulators.telegram import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 from tests.integration.e2e.conftest import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]

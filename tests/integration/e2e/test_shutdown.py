@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.emulators.telegram import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 from tests.integration.e2e.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ import pytest
 from rich.console import Console
 
 from service.config import load_settings
-from service.simulate.command import simulate_once
-from service.simulate.scenarios import SCENARIOS
+from simulate.command import simulate_once
+from simulate.scenarios import SCENARIOS
 
 pytestmark = pytest.mark.integration
 

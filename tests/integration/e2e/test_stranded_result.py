@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from emulators.telegram import TelegramEmulator
 from service.db import JobStatus
-from service.emulators.telegram import TelegramEmulator
 from service.storage import cleaned_key, input_key, profile_key
 from service.workers.delivery import is_stranded
 from tests.integration.e2e.embedded import embedded_bot

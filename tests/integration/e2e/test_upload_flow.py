@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from service.emulators.telegram import TranscriptEntry
+from emulators.telegram import TranscriptEntry
 from tests.integration.e2e.conftest import Stack
 from tests.integration.e2e.otlp import ReceivedSpan
 from tests.integration.e2e.polling import eventually

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from service.emulators.telegram import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 from tests.integration.e2e.embedded import embedded_bot
 
 pytestmark = pytest.mark.integration

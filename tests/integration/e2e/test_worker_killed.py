@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from service.emulators.supabase_storage import Fault
-from service.emulators.telegram import TranscriptEntry
+from emulators.supabase_storage import Fault
+from emulators.telegram import TranscriptEntry
 from tests.integration.e2e.conftest import JOB_LEASE_SECONDS, Stack
 from tests.integration.e2e.polling import eventually
 

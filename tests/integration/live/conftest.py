@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from alerts.generate import generate_rules
-from alerts.names import BOT_JOB
+from promlib.names import BOT_JOB
 from service.config import Settings, load_settings
 from tests.integration.db.conftest import create_database, drop_database
 from tests.integration.live.latency_proxy import LatencyProxy

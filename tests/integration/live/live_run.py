@@ -1,6 +1,6 @@
 """The real service under a simulated workload, scraped and evaluated by a real Prometheus.
 
-:class:`LiveRun` starts, in order: the simulator's :class:`~service.simulate.harness.Harness`
+:class:`LiveRun` starts, in order: the simulator's :class:`~simulate.harness.Harness`
 (Telegram emulator, the Supabase Storage test server when the scenario injects storage faults, the
 real bot with its in-process worker and ``/metrics`` endpoint), then Prometheus scraping that
 endpoint as the bot's scrape job, and the workload only once every rule group has been evaluated
@@ -24,11 +24,11 @@ from typing import Any
 
 import httpx
 
-from alerts.names import BOT_JOB
+from promlib.names import BOT_JOB
 from service.config import Settings
-from service.simulate.driver import Workload
-from service.simulate.harness import Harness
-from service.simulate.scenarios import Scenario
+from simulate.driver import Workload
+from simulate.harness import Harness
+from simulate.scenarios import Scenario
 from tests.integration.live.prometheus_server import PrometheusServer, free_port, parse_timestamp
 
 SEED = 1

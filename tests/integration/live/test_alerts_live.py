@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from alerts import names
 from alerts.rules import alert_names, recorded_names
 from alerts.timing import FAST
+from promlib import names
 from service.config import Settings
-from service.simulate.scenarios import SCENARIOS, Faults, Scenario
+from simulate.scenarios import SCENARIOS, Faults, Scenario
 from telemetry import slo
 from tests.integration.live.conftest import service_settings
 from tests.integration.live.live_run import LiveRun

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from service import messages
-from service.simulate.scenarios import SCENARIOS, Faults
+from simulate.scenarios import SCENARIOS, Faults
 from tests.integration.live.conftest import service_settings
 from tests.integration.live.live_run import LiveRun
 from tests.integration.live.panel_queries import PanelQuery, dashboard_queries, substitute

@@ -14,10 +14,10 @@ import pytest
 from rich.console import Console
 
 from service.config import load_settings
-from service.simulate.command import simulate_once
-from service.simulate.driver import Workload
-from service.simulate.harness import Harness
-from service.simulate.scenarios import SCENARIOS, Faults
+from simulate.command import simulate_once
+from simulate.driver import Workload
+from simulate.harness import Harness
+from simulate.scenarios import SCENARIOS, Faults
 from telemetry.metrics import allowed_values_for
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from service.emulators.supabase_storage import SupabaseStorageServer
+from emulators.supabase_storage import SupabaseStorageServer
 from tests.unit.storage.support import KEY
 
 

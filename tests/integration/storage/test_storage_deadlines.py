@@ -18,7 +18,7 @@ import psutil
 import pytest
 from prometheus_client import CollectorRegistry
 
-from service.emulators.supabase_storage import Fault, SupabaseStorageServer
+from emulators.supabase_storage import Fault, SupabaseStorageServer
 from service.errors import StorageTimeoutError
 from service.storage import Storage, input_key
 from telemetry.metrics import Metrics

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alerts.generate import RULES_DIR, TESTS_DIR, generate_all, stale_files, write_all
+from alerts.generate import RULES_DIR, TESTS_DIR, write_all
+from monitoring.generate import generate_all, stale_files
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -7,11 +7,11 @@ import re
 import pytest
 from prometheus_client import CollectorRegistry
 
-from alerts import names
-from alerts.promql import metric_names
 from alerts.rules import alert_names, all_alerts, recorded_names, rule_files
-from alerts.runbooks import RUNBOOK_DOCUMENT, anchor
 from alerts.timing import FAST, PRODUCTION, parse_duration
+from promlib import names
+from promlib.promql import metric_names
+from promlib.runbooks import RUNBOOK_DOCUMENT, anchor
 from telemetry.metrics import Metrics
 
 

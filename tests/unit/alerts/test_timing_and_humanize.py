@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.humanize import humanize, humanize_duration, humanize_percentage
 from alerts.timing import FAST, PRODUCTION, format_duration, parse_duration
+from promlib.humanize import humanize, humanize_duration, humanize_percentage
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("5s", 5), ("5m", 300), ("1h", 3600), ("3d", 259200)])

@@ -12,8 +12,8 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.types import Chat, Document, Message, User
 
+from emulators.telegram import EmulatedUser, TelegramEmulator
 from service.bot.api_session import TelemetryRequestMiddleware
-from service.emulators.telegram import EmulatedUser, TelegramEmulator
 from telemetry.metrics import Metrics
 
 MakeMessage = Callable[..., Message]

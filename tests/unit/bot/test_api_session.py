@@ -15,8 +15,8 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
+from emulators.telegram import TelegramEmulator
 from service.bot.api_session import TelemetryRequestMiddleware, method_label
-from service.emulators.telegram import TelegramEmulator
 from telemetry.metrics import Metrics
 
 

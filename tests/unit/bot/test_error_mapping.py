@@ -9,11 +9,11 @@ import pytest
 from aiogram import Bot
 from aiogram.types import Document, Update
 
+from emulators.telegram import TelegramEmulator
 from service.bot.dispatcher import build_dispatcher
 from service.bot.errors import outcome_for, user_message_for
 from service.config import Settings
 from service.deps import Services
-from service.emulators.telegram import TelegramEmulator
 from service.errors import (
     CsvbotError,
     DatabaseUnavailableError,

@@ -7,9 +7,9 @@ from typing import Any
 
 from aiogram.types import TelegramObject
 
+from emulators.telegram import EmulatedUser, TelegramEmulator
 from service import messages
 from service.bot.middlewares import FloodLimitMiddleware, UpdateOutcome
-from service.emulators.telegram import EmulatedUser, TelegramEmulator
 from telemetry.metrics import Metrics
 from tests.unit.bot.conftest import MakeMessage, tg_user
 

@@ -13,12 +13,12 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from alerts.promql import metric_names
 from alerts.rules import alert_names, recorded_names
-from alerts.runbooks import runbook_url
 from dashboards.generate import JSON_DIR, all_dashboards, write_all
 from dashboards.layout import GRID_WIDTH, UIDS
 from dashboards.panels import ANY
+from promlib.promql import metric_names
+from promlib.runbooks import runbook_url
 from telemetry import slo
 from telemetry.metrics import Metrics
 

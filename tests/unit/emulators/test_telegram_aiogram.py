@@ -28,7 +28,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from service.emulators.telegram import EmulatorLimits, TelegramEmulator
+from emulators.telegram import EmulatorLimits, TelegramEmulator
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from service.emulators.telegram import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
-from service.emulators.telegram import FaultRule, TelegramEmulator
-from service.emulators.telegram.faults import CallStats, FaultInjector
+from emulators.telegram import FaultRule, TelegramEmulator
+from emulators.telegram.faults import CallStats, FaultInjector
 
 
 def _statuses(injector: FaultInjector, method: str, calls: int) -> list[int]:

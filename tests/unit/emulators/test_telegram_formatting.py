@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.emulators.telegram.errors import BotApiError
-from service.emulators.telegram.formatting import bot_command_entities, parse_text
+from emulators.telegram.errors import BotApiError
+from emulators.telegram.formatting import bot_command_entities, parse_text
 
 
 def test_html_becomes_text_and_entities() -> None:

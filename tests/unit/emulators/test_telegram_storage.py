@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.emulators.telegram import ChatEvent, EmulatorLimits, TelegramEmulator
-from service.emulators.telegram.files import FileStore
+from emulators.telegram import ChatEvent, EmulatorLimits, TelegramEmulator
+from emulators.telegram.files import FileStore
 
 
 def _listing(directory: Path) -> list[Path]:

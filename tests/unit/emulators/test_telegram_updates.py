@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.emulators.telegram import EmulatorLimits, TelegramEmulator
+from emulators.telegram import EmulatorLimits, TelegramEmulator
 
 
 @pytest.fixture

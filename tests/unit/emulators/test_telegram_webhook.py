@@ -15,7 +15,7 @@ from aiogram.types import Message
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from service.emulators.telegram import TelegramEmulator
+from emulators.telegram import TelegramEmulator
 
 SECRET = "s3cret-Token_1"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

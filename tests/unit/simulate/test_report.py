@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from service.simulate.report import OpStats, Report, histogram_quantile, judge, percentile
+from simulate.report import OpStats, Report, histogram_quantile, judge, percentile
 
 
 def test_percentile_is_nearest_rank() -> None:

@@ -10,7 +10,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from service.emulators.supabase_storage import SupabaseStorageServer
+from emulators.supabase_storage import SupabaseStorageServer
 from service.storage import Storage
 from telemetry.metrics import Metrics
 from tests.unit.storage.support import KEY, make_storage, settings_for, tracing

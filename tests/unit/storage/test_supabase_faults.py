@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from service.emulators.supabase_storage import Fault, SupabaseStorageServer
+from emulators.supabase_storage import Fault, SupabaseStorageServer
 from service.errors import (
     ConfigError,
     StorageIntegrityError,

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.emulators.supabase_storage import Fault, SupabaseStorageServer
-from service.emulators.supabase_storage_faults import FaultPlan, LogNormalDelay
-from service.emulators.supabase_storage_objects import BucketRecord, ObjectStore
+from emulators.supabase_storage import Fault, SupabaseStorageServer
+from emulators.supabase_storage.faults import FaultPlan, LogNormalDelay
+from emulators.supabase_storage.objects import BucketRecord, ObjectStore
 from tests.unit.storage.support import KEY
 
 AUTH = {"apikey": KEY, "Authorization": f"Bearer {KEY}"}
