@@ -11,71 +11,74 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
-from collections.abc import Awaitable
-from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
-from taskiq import AsyncBroker
 
-from service.bot.dispatcher import build_bot, build_dispatcher
+from service.bot.dispatcher import build_dispatcher
 from service.config import Settings
-from service.db import Repository, open_repository
+from service.db import Repository
 from service.deps import Services
-from service.runtime import Telemetry
-from service.storage import Storage, build_storage
-from service.workers.broker import build_broker, make_kick
-from service.workers.reaper import Reaper
+from service.process import DRAIN_SECONDS, OpenProcess, open_process
+from service.runtime import Telemetry, run_until_signal
+from service.storage import Storage
 from service.workers.runner import JobRunner
 
 log = logging.getLogger(__name__)
 
 
 class BotApp:
-    """The bot process's components. ``start`` → ``serve`` (until stopped) → ``stop``."""
+    """The bot process. ``start`` → ``serve`` (until stopped) → ``stop``.
+
+    What it opens comes from :func:`~service.process.open_process` (with the job side in-process
+    when there is no ``REDIS_URL``); the dispatcher is the bot's own.
+    """
 
     def __init__(self, settings: Settings, telemetry: Telemetry) -> None:
         self.settings = settings
         self.telemetry = telemetry
-        self.repo: Repository | None = None
-        self.storage: Storage | None = None
-        self.broker: AsyncBroker | None = None
-        self.bot: Bot | None = None
-        self.dp: Dispatcher | None = None
-        self.services: Services | None = None
-        self.reaper: Reaper | None = None
-        self.runner: JobRunner | None = None
         self.in_process_worker = not settings.redis_url
+        self.dp: Dispatcher | None = None
+        self._opened: OpenProcess | None = None
+        self._stack = contextlib.AsyncExitStack()
+
+    @property
+    def bot(self) -> Bot | None:
+        return self._opened.bot if self._opened else None
+
+    @property
+    def services(self) -> Services | None:
+        return self._opened.services if self._opened else None
+
+    @property
+    def repo(self) -> Repository | None:
+        return self._opened.services.repo if self._opened else None
+
+    @property
+    def storage(self) -> Storage | None:
+        return self._opened.services.storage if self._opened else None
+
+    @property
+    def runner(self) -> JobRunner | None:
+        return self._opened.runner if self._opened else None
 
     async def start(self) -> None:
-        settings, metrics, health = self.settings, self.telemetry.metrics, self.telemetry.health
-        self.bot = build_bot(settings, metrics)  # first: a bad token fails before any I/O
-        self.repo = await open_repository(settings, metrics, application_name="csvbot-bot")
-        health.set("database", True)
-        self.storage = build_storage(settings, metrics)
-        await self.storage.start()
-        health.set("storage", True)
-        self.broker = build_broker(settings)
-        await self.broker.startup()
-        kick = make_kick(self.broker)
-        self.services = Services(settings, metrics, self.repo, self.storage, kick, health)
-        self.dp = build_dispatcher(self.services)
-        if self.in_process_worker:
-            self.runner = JobRunner(self.services, self.bot, kick, lease_seconds=settings.job_lease_seconds)
-            self.broker.state.csvbot_runner = self.runner
-            self.reaper = Reaper(self.services, self.bot, kick, heartbeat_file=None)
-            self.reaper.start()
-        health.set("bot", True)
+        settings = self.settings
+        self._opened = await self._stack.enter_async_context(
+            open_process(settings, self.telemetry, role="bot", run_jobs=self.in_process_worker)
+        )
+        repo = self._opened.services.repo
+        self.dp = build_dispatcher(self._opened.services)
+        self.telemetry.health.set("bot", True)
         log.info(
             "csvbot started",
             extra={
                 "event": "started",
-                "database": self.repo.backend,
+                "database": repo.backend,
                 "storage": "supabase" if settings.uses_supabase_storage else "local",
                 "broker": "redis" if settings.redis_url else "in-process",
-                "session_limit": self.repo.session_limit,
+                "session_limit": repo.session_limit,
             },
         )
 
@@ -125,24 +128,14 @@ class BotApp:
         finally:
             await runner.cleanup()
 
-    async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Stop taking work, let what is running finish (bounded), then close everything."""
+    async def stop(self, grace_seconds: float = DRAIN_SECONDS) -> None:
+        """Stop taking work, let updates being handled finish (bounded), then close everything."""
         self.telemetry.health.set("bot", False)
-        if self.reaper is not None:
-            await self.reaper.stop()
-        await self._drain(grace_seconds)
-        if self.broker is not None:
-            with contextlib.suppress(Exception):
-                await self.broker.shutdown()
-        if self.bot is not None:
-            await self.bot.session.close()
-        if self.storage is not None:
-            await self.storage.aclose()
-        if self.repo is not None:
-            await self.repo.aclose()
+        await self._drain_updates(grace_seconds)
+        await self._stack.aclose()
 
-    async def _drain(self, grace_seconds: float) -> None:
-        """Updates being handled and in-process jobs finish before their dependencies close."""
+    async def _drain_updates(self, grace_seconds: float) -> None:
+        """Updates being handled finish before their dependencies close (jobs: open_process)."""
         if self.dp is not None:
             # aiogram keeps the tasks of updates being handled here and offers no public accessor.
             handlers = {t for t in self.dp._handle_update_tasks if not t.done()}
@@ -152,8 +145,6 @@ class BotApp:
                     task.cancel()
                 if late:
                     await asyncio.wait(late, timeout=5)
-        if self.runner is not None:
-            await self.runner.drain(grace_seconds)
 
 
 async def run_service(settings: Settings) -> int:
@@ -167,17 +158,3 @@ async def run_service(settings: Settings) -> int:
     finally:
         await app.stop()
         await telemetry.stop()
-
-
-async def run_until_signal(coro: Awaitable[Any]) -> None:
-    """Run ``coro`` until it ends or the process gets SIGTERM/SIGINT."""
-    loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(coro)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
-    try:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)

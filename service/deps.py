@@ -1,4 +1,8 @@
-"""The long-lived objects a process shares, built once at start-up and passed down explicitly."""
+"""The long-lived objects a process shares, built once at start-up and passed down explicitly.
+
+Frozen and built by keyword (:func:`service.process.open_process`): nothing swaps a dependency
+under a running handler.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ if TYPE_CHECKING:
 Enqueue = Callable[[str, dict[str, str]], Awaitable[None]]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Services:
     settings: Settings
     metrics: Metrics

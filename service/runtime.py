@@ -1,4 +1,5 @@
-"""Per-process telemetry start-up and shutdown, shared by the bot and worker processes.
+"""Per-process runtime shared by the bot and worker processes: telemetry start-up and shutdown,
+and running until a signal (:func:`run_until_signal`).
 
 Order matters: logging first (so everything after can log), then tracing, metrics and the
 endpoint, and the loop-lag monitor last; shutdown runs in reverse and flushes logs last, so the
@@ -7,11 +8,16 @@ final lines of a process — including its shutdown errors — are never lost.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import logging
+import signal
 import sys
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
@@ -125,3 +131,17 @@ class Telemetry:
         self.tracing.force_flush(2.0)
         if self.logging is not None:
             self.logging.stop(timeout=2.0)
+
+
+async def run_until_signal(coro: Awaitable[Any]) -> None:
+    """Run ``coro`` until it ends or the process gets SIGTERM/SIGINT."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(coro)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

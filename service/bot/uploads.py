@@ -17,12 +17,12 @@ from aiogram import Bot, F, Router
 from aiogram.types import Document, Message
 
 from service import messages
-from service.bot.api_session import method_label
 from service.bot.middlewares import UpdateOutcome
 from service.db import new_job_id
 from service.deps import Services
 from service.errors import EmptyFileError, FileTooLargeError, NotCsvError
 from service.storage.keys import input_key
+from service.telegram.api_session import method_label
 from telemetry.tracing import inject_context
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.types import Chat, Document, Message, User
 
 from emulators.telegram import EmulatedUser, TelegramEmulator
-from service.bot.api_session import TelemetryRequestMiddleware
+from service.telegram.api_session import TelemetryRequestMiddleware
 from telemetry.metrics import Metrics
 
 MakeMessage = Callable[..., Message]

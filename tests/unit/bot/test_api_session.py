@@ -16,7 +16,7 @@ from aiogram.exceptions import (
 )
 
 from emulators.telegram import TelegramEmulator
-from service.bot.api_session import TelemetryRequestMiddleware, method_label
+from service.telegram.api_session import TelemetryRequestMiddleware, method_label
 from telemetry.metrics import Metrics
 
 

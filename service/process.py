@@ -1,0 +1,91 @@
+"""Open a process's services once and close them in reverse: the bot and the worker alike.
+
+Both processes need the same things in the same order — the Bot API client first (a bad token
+fails before any I/O), then the database, storage and the broker — and, where jobs run, a
+:class:`JobRunner` and the :class:`Reaper`. :func:`open_process` opens them on one
+``AsyncExitStack``, so shutdown is always the exact reverse of start-up: the reaper stops, running
+jobs finish (bounded), then the broker, storage, database and the client's HTTP session close.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from aiogram import Bot
+from taskiq import AsyncBroker
+
+from service.config import Settings
+from service.db import open_repository
+from service.deps import Services
+from service.runtime import Telemetry
+from service.storage import build_storage
+from service.telegram import build_bot
+from service.workers.broker import build_broker, make_kick
+from service.workers.reaper import Reaper
+from service.workers.runner import JobRunner
+
+Role = Literal["bot", "worker"]
+#: How long running jobs may take to finish at shutdown before they are cancelled.
+DRAIN_SECONDS = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenProcess:
+    """What :func:`open_process` opened; ``runner``/``reaper`` only where jobs run."""
+
+    bot: Bot
+    broker: AsyncBroker
+    services: Services
+    runner: JobRunner | None
+    reaper: Reaper | None
+
+
+@contextlib.asynccontextmanager
+async def open_process(
+    settings: Settings,
+    telemetry: Telemetry,
+    *,
+    role: Role,
+    run_jobs: bool,
+    heartbeat_file: Path | None = None,
+    drain_seconds: float = DRAIN_SECONDS,
+) -> AsyncIterator[OpenProcess]:
+    """Open everything ``role`` needs; on exit close it in reverse, even after a failed start."""
+    metrics, health = telemetry.metrics, telemetry.health
+    async with contextlib.AsyncExitStack() as stack:
+        bot = build_bot(settings, metrics)
+        stack.push_async_callback(bot.session.close)
+        repo = await open_repository(settings, metrics, application_name=f"csvbot-{role}")
+        stack.push_async_callback(repo.aclose)
+        health.set("database", True)
+        storage = build_storage(settings, metrics)
+        await storage.start()
+        stack.push_async_callback(storage.aclose)
+        health.set("storage", True)
+        broker = build_broker(settings)
+        broker.is_worker_process = role == "worker"
+        await broker.startup()
+        stack.push_async_callback(_shutdown_broker, broker)
+        kick = make_kick(broker)
+        services = Services(
+            settings=settings, metrics=metrics, repo=repo, storage=storage, enqueue=kick, health=health
+        )
+        runner = reaper = None
+        if run_jobs:
+            runner = JobRunner(services, bot, kick, lease_seconds=settings.job_lease_seconds)
+            broker.state.csvbot_runner = runner
+            stack.push_async_callback(runner.drain, drain_seconds)
+            reaper = Reaper(services, bot, kick, heartbeat_file=heartbeat_file)
+            reaper.start()
+            stack.push_async_callback(reaper.stop)
+        yield OpenProcess(bot=bot, broker=broker, services=services, runner=runner, reaper=reaper)
+
+
+async def _shutdown_broker(broker: AsyncBroker) -> None:
+    # A broker that lost its connection must not keep storage and the database from closing.
+    with contextlib.suppress(Exception):
+        await broker.shutdown()
