@@ -19,7 +19,7 @@ QUANTILES: tuple[float, ...] = (0.5, 0.95, 0.99)
 
 def le(bound: float) -> str:
     """A bucket bound as prometheus_client writes it in the ``le`` label (``1.0`` → ``"1.0"``)."""
-    return str(floatToGoString(bound))
+    return str(floatToGoString(bound))  # type: ignore[no-untyped-call]  # untyped in prometheus_client
 
 
 _PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -177,7 +177,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, env_file: str | None 
         if env is None:
             return Settings(_env_file=env_file)  # type: ignore[call-arg]
         values: dict[str, Any] = {k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields}
-        return Settings(_env_file=env_file, **cast(dict[str, Any], values))  # type: ignore[call-arg]
+        return Settings(_env_file=env_file, **values)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise _config_error(exc) from None
     except _FieldProblem as exc:

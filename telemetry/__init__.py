@@ -40,3 +40,55 @@ Event-loop lag — :mod:`telemetry.loop_lag`
     ``LoopLagMonitor(metrics).start()``: lag histogram and recent max; one warning per episode
     naming the task and code that blocked the loop.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from telemetry.logging import LoggingRuntime, register_secret, setup_logging
+    from telemetry.loop_lag import LoopLagMonitor
+    from telemetry.metrics import Metrics
+    from telemetry.server import HealthState, MetricsServer, start_metrics_server
+    from telemetry.tracing import TracingRuntime, extract_context, inject_context, setup_tracing
+
+#: The entry points, by the module that defines them. Loaded on first use (PEP 562), so that
+#: ``from telemetry import slo`` — which the alert and dashboard generators do — stays as cheap
+#: as importing the thresholds alone.
+_ENTRY_POINTS: dict[str, str] = {
+    "setup_logging": "telemetry.logging",
+    "register_secret": "telemetry.logging",
+    "LoggingRuntime": "telemetry.logging",
+    "Metrics": "telemetry.metrics",
+    "setup_tracing": "telemetry.tracing",
+    "TracingRuntime": "telemetry.tracing",
+    "inject_context": "telemetry.tracing",
+    "extract_context": "telemetry.tracing",
+    "start_metrics_server": "telemetry.server",
+    "MetricsServer": "telemetry.server",
+    "HealthState": "telemetry.server",
+    "LoopLagMonitor": "telemetry.loop_lag",
+}
+
+__all__ = [
+    "HealthState",
+    "LoggingRuntime",
+    "LoopLagMonitor",
+    "Metrics",
+    "MetricsServer",
+    "TracingRuntime",
+    "extract_context",
+    "inject_context",
+    "register_secret",
+    "setup_logging",
+    "setup_tracing",
+    "start_metrics_server",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _ENTRY_POINTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'telemetry' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -97,7 +97,8 @@ class MetricsServer:
     def _app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         if path == "/metrics":
-            return self._metrics_app(environ, start_response)
+            body: Iterable[bytes] = self._metrics_app(environ, start_response)
+            return body
         if path == "/healthz":
             return _json(start_response, "200 OK", {"status": "ok"})
         if path == "/readyz":

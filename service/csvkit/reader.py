@@ -155,7 +155,7 @@ class RecordReader:
 
     def bytes_read(self) -> int:
         """Bytes consumed from the file so far (read-ahead included: good enough for progress)."""
-        return self._stream.buffer.tell()  # type: ignore[attr-defined]
+        return int(self._stream.buffer.tell())  # type: ignore[attr-defined]
 
     def __iter__(self) -> Iterator[Record]:
         lines: Iterator[str] = iter(self._stream)

@@ -35,7 +35,7 @@ class RetryPolicy:
 
     def backoff_ceiling(self, retry_number: int) -> float:
         """The largest sleep before retry ``retry_number`` (1 for the first retry)."""
-        return min(self.max_delay_seconds, self.base_delay_seconds * 2 ** (retry_number - 1))
+        return min(self.max_delay_seconds, self.base_delay_seconds * 2.0 ** (retry_number - 1))
 
     def backoff(self, retry_number: int, rng: random.Random) -> float:
         """A full-jitter sleep before retry ``retry_number``."""

@@ -33,7 +33,7 @@ CONSUMER_GROUP = "csvbot-workers"
 TRACE_LABELS = ("traceparent", "tracestate")
 
 
-async def process_job_task(job_id: str, context: Context = TaskiqDepends()) -> None:  # noqa: B008 - taskiq DI
+async def process_job_task(job_id: str, context: Context = TaskiqDepends()) -> None:
     runner: JobRunner = context.state.csvbot_runner
     labels = context.message.labels
     await runner.run(job_id, {k: str(labels[k]) for k in TRACE_LABELS if labels.get(k)})

@@ -135,19 +135,30 @@ class LogWriter:
         """
         self._stopping = True
         self.queue.wake()
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            return False
-        for sink in self._sinks:
-            try:
-                sink.close()
-            except Exception as error:
-                self._report_failure(f"closing {sink.name}", error)
+        if not self.join(timeout):
+            return False  # the thread closes the sinks itself once the hung write returns
         return len(self.queue) == 0
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the thread to end (after :meth:`stop`); True once it has closed the sinks."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     # --- the thread --------------------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._write_until_stopped()
+        finally:
+            # Closed here, not in stop(): a stop() that gave up behind a hung sink must still leave
+            # no file open once the write returns.
+            for sink in self._sinks:
+                try:
+                    sink.close()
+                except Exception as error:
+                    self._report_failure(f"closing {sink.name}", error)
+
+    def _write_until_stopped(self) -> None:
         while True:
             batch = self.queue.take(self._max_batch)
             if batch:

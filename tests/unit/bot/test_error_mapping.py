@@ -79,7 +79,9 @@ def services(metrics: Metrics, repo: Any = None) -> Services:
         raise AssertionError("nothing may be enqueued here")
 
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    return Services(settings=settings, metrics=metrics, repo=repo, storage=None, enqueue=enqueue, health=HealthState())  # type: ignore[arg-type]
+    return Services(
+        settings=settings, metrics=metrics, repo=repo, storage=None, enqueue=enqueue, health=HealthState()
+    )  # type: ignore[arg-type]
 
 
 def updates(metrics: Metrics, handler: str, outcome: str) -> float | None:

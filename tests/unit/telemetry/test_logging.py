@@ -311,6 +311,8 @@ def test_stop_gives_up_after_its_timeout_behind_a_hung_sink(start_logging: Start
     started = time.monotonic()
     assert not runtime.stop(timeout=0.3)
     assert time.monotonic() - started < 2.0
+    # Once the slow sink catches up, the writer ends and closes the log file itself.
+    assert runtime.writer.join(timeout=30.0)
 
 
 def test_a_storm_against_a_slow_sink_stays_bounded_and_keeps_every_warning(

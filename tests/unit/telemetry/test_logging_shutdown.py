@@ -58,7 +58,8 @@ def run_child(tmp_path: Path, mode: str) -> tuple[subprocess.Popen[str], int]:
         text=True,
     )
     assert child.stdout is not None
-    queued_when_done_logging = int(child.stdout.readline())
+    with child.stdout:  # the child prints one line; the pipe is not left open for the GC
+        queued_when_done_logging = int(child.stdout.readline())
     return child, queued_when_done_logging
 
 

@@ -17,7 +17,9 @@ from telemetry.server import HealthState
 
 def _runner(metrics: Metrics, concurrency: int) -> JobRunner:
     settings = load_settings({"WORKER_CONCURRENCY": str(concurrency)}, env_file=None)
-    services = Services(settings=settings, metrics=metrics, repo=None, storage=None, enqueue=None, health=HealthState())  # type: ignore[arg-type]
+    services = Services(
+        settings=settings, metrics=metrics, repo=None, storage=None, enqueue=None, health=HealthState()
+    )  # type: ignore[arg-type]
     return JobRunner(services, bot=None, kick=None, lease_seconds=60)  # type: ignore[arg-type]
 
 
@@ -78,7 +80,9 @@ def _runner_with(metrics: Metrics, repo: object, kicked: list[str]) -> JobRunner
     async def kick(job_id: str, carrier: dict[str, str]) -> None:
         kicked.append(job_id)
 
-    services = Services(settings=settings, metrics=metrics, repo=repo, storage=None, enqueue=kick, health=HealthState())  # type: ignore[arg-type]
+    services = Services(
+        settings=settings, metrics=metrics, repo=repo, storage=None, enqueue=kick, health=HealthState()
+    )  # type: ignore[arg-type]
     return JobRunner(services, bot=None, kick=kick, lease_seconds=60)  # type: ignore[arg-type]
 
 
