@@ -4,10 +4,13 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
+# The product only: the bot, the workers and their telemetry. The simulator and the Telegram and
+# Storage stand-ins are tools for a checkout (they serve fault injection on open control routes,
+# which has no place next to production data), and the alert/dashboard generators write files
+# that compose mounts from the repository. Without them the image's `csvbot` has no `simulate`
+# or `generate` subcommand (service/cli.py loads those only when installed).
 COPY service ./service
 COPY telemetry ./telemetry
-COPY alerts ./alerts
-COPY dashboards ./dashboards
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim

@@ -47,3 +47,8 @@ def test_compose_builds_this_image_for_bot_and_worker() -> None:
     for name in ("bot", "worker"):
         assert services[name]["build"]["dockerfile"] == "Dockerfile"
         assert services[name]["build"]["context"] == str(ROOT)
+
+
+def test_the_image_carries_the_product_packages_only() -> None:
+    copied = {arg.split()[0] for op, arg in _instructions() if op == "COPY" and "--from" not in arg}
+    assert copied == {"pyproject.toml", "service", "telemetry"}
