@@ -3,7 +3,9 @@
 Per batch (up to ``max_batch`` records) it formats every record to a JSON line, joins the lines,
 runs the redactor once over the joined text, and writes it with one ``write`` + ``flush`` per sink.
 Batching is what makes the total cost per record lower than a synchronous handler's: one regex
-pass, one system call and one metrics update per batch instead of per record.
+pass, one system call and one histogram observation per batch instead of per record. The record
+and drop counters and the queue depth are not this thread's job: the catalogue reads them from the
+queue at scrape time, so they keep moving while this thread is blocked in a sink.
 
 The writer shares the GIL with the event loop, so it keeps its turns short and far apart:
 
@@ -18,7 +20,6 @@ Measured in ``bench/logging_bench.py``: event-loop lag, not just CPU.
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 import time
@@ -27,25 +28,11 @@ from typing import Protocol, TextIO
 
 from telemetry.logging.capture import LogEntry
 from telemetry.logging.format import JsonLineFormatter
-from telemetry.logging.queue import LEVEL_INDEX_COUNT, LEVEL_NAMES, BoundedLogQueue, level_index
+from telemetry.logging.queue import BoundedLogQueue
 from telemetry.logging.redaction import Redactor
 from telemetry.metrics import Metrics
 
 __all__ = ["FileSink", "LogWriter", "Sink", "StreamSink"]
-
-_STANDARD_LEVELS = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
-
-
-def _count_by_level(batch: list[LogEntry]) -> list[int]:
-    """Records per level class; ``list.count`` keeps the per-record cost at C speed."""
-    levels = [entry.levelno for entry in batch]
-    counts = [levels.count(levelno) for levelno in _STANDARD_LEVELS]
-    unusual = len(levels) - sum(counts)
-    if unusual:  # custom levels: count each with the standard level below it
-        counts = [0] * LEVEL_INDEX_COUNT
-        for levelno in levels:
-            counts[level_index(levelno)] += 1
-    return counts
 
 
 class Sink(Protocol):
@@ -115,9 +102,10 @@ class LogWriter:
         self._stopping = False
         self._metrics = metrics
         if metrics is not None:
-            # Resolve the labelled children once: ``labels()`` takes a lock and a dict lookup.
-            self._records = [metrics.log_records.labels(level) for level in LEVEL_NAMES]
-            self._dropped = [metrics.log_records_dropped.labels(level) for level in LEVEL_NAMES]
+            # Records, drops and depth are read from the queue at scrape time, not published by
+            # this thread: they must keep moving while it is blocked in a sink.
+            metrics.log_record_counts.attach(queue)
+            metrics.log_queue_depth.set_function(queue.__len__)
             metrics.log_queue_capacity.set(queue.capacity)
         self._thread = threading.Thread(target=self._run, name="csvbot-log-writer", daemon=True)
 
@@ -136,6 +124,9 @@ class LogWriter:
         self._stopping = True
         self.queue.wake()
         self._thread.join(timeout)
+        if self._metrics is not None:
+            # The counts stay in the counters; a later set-up adds to them.
+            self._metrics.log_record_counts.detach(self.queue)
         if self._thread.is_alive():
             return False
         for sink in self._sinks:
@@ -164,7 +155,6 @@ class LogWriter:
                     # lost that race, waits up to the 5 ms switch interval for its next turn.
                     time.sleep(self._linger)
                 continue
-            self._publish_drops()
             if self._stopping:
                 return
             self.queue.wait_for_entries(timeout=1.0)
@@ -188,21 +178,6 @@ class LogWriter:
                 self._report_failure(f"writing to {sink.name}", error)
         if self._metrics is not None:
             self._metrics.log_write_duration.observe(time.perf_counter() - started)
-            for index, count in enumerate(_count_by_level(batch)):
-                if count:
-                    self._records[index].inc(count)
-            self._publish_drops()
-
-    def _publish_drops(self) -> None:
-        if self._metrics is None:
-            return
-        for index, count in enumerate(self.queue.take_drop_counts()):
-            if count:
-                # Dropped records were logged too: ``records`` counts every record offered to the
-                # queue, so dropped / records is the drop ratio the alert watches.
-                self._records[index].inc(count)
-                self._dropped[index].inc(count)
-        self._metrics.log_queue_depth.set(len(self.queue))
 
     def _report_failure(self, where: str, error: Exception) -> None:
         """Say once per place that it fails — on the real stderr, the last place left to say it."""
