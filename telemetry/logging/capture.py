@@ -19,8 +19,8 @@ no I/O. It captures only what would be wrong or unsafe to read later, on the wri
 * the **exception's message** (``str(exc)``, ~0.2 µs), for the ``exc_message`` field and the last
   line of the stack: an exception's ``__str__`` may read state that changes, or fail, later. The
   rest of the exception — type, kind, traceback, chained causes — is only *referenced*: the writer
-  formats it (``stack``). Formatting a 20-frame traceback costs the standard ``traceback`` module
-  ~70 µs, which an error storm would spend on the event loop.
+  formats it (``stack``). Merely capturing a 20-frame traceback costs the standard ``traceback``
+  module ~70 µs, which an error storm would spend on the event loop.
 
   The price of the reference: a queued exception keeps its traceback's frames alive, and with them
   their locals — in csvbot, possibly whole CSV buffers — until the writer has written its line.
