@@ -1,32 +1,50 @@
 """The streaming pass: records in, cleaned rows out, profile and counts updated on the way.
 
-Per record: trim and fix the width (:mod:`.shape`) and drop exact duplicates (:mod:`.dedupe`).
-Kept rows are collected into a batch of at most :data:`BATCH_CELLS` cells, which is handled
-column by column, where C-level operations do the per-cell work: profiling (:mod:`.profile`)
-and formula neutralisation (:mod:`.sanitize`). Then it is written in one call. Memory holds
-one batch plus the bounded dedupe and distinct-count structures, never the file.
+Rows reach the pass two ways, in file order: plain blocks come from the columnar fast path
+(:mod:`.fastpath`), already trimmed column by column; anything else is read record by record
+(:mod:`.reader`) and trimmed and fixed to the table's width (:mod:`.shape`). Either way the
+rows are gathered into chunks, column by column, and a chunk goes through:
+
+1. duplicate removal (:mod:`.dedupe`): 128-bit row keys for the whole chunk in one call;
+2. batching: kept rows are cut into batches of at most :data:`BATCH_CELLS` cells or
+   :data:`BATCH_CHARS` characters, at exactly the rows where a row-at-a-time pass would cut;
+3. per batch, column by column with C-level operations: profiling (:mod:`.profile`), formula
+   neutralisation (:mod:`.sanitize`), then one ``writerows`` call.
+
+Memory holds one chunk and one batch plus the bounded dedupe and distinct-count structures,
+never the file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+import io
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from itertools import accumulate, compress
+from typing import IO
 
-from .dedupe import DigestTable, row_digest
+import polars as pl
+
+from .dedupe import RowDeduper
+from .fastpath import BLOCK_CHARS, parse_block
+from .infer import join_column
 from .limits import too_many_rows
+from .outputs import csv_writer
 from .profile import TableProfile
-from .reader import Record
+from .reader import Record, RecordReader
 from .sanitize import neutralise_all
 from .shape import RowShaper
 
-if TYPE_CHECKING:
-    from _csv import Writer
-
 # A batch ends at 100k cells or 1M characters, whichever comes first: big enough that the
 # per-batch Python overhead (a few calls per column) is noise, small enough to be a few MB
-# whatever the shape of the rows.
+# whatever the shape of the rows. The cut points decide the exact-distinct budget's
+# bookkeeping, so they must not move.
 BATCH_CELLS = 100_000
 BATCH_CHARS = 1_000_000
+# A chunk (what one dedupe call sees) ends at 300k cells or 4M characters: large enough that
+# a polars call's fixed cost is noise, a few MB of strings at most.
+CHUNK_CELLS = 300_000
+CHUNK_CHARS = 4_000_000
 
 
 class CleaningPass:
@@ -39,7 +57,7 @@ class CleaningPass:
         has_header: bool,
         decimal_comma: bool,
         max_rows: int,
-        expected_rows: int,
+        expected_rows: int = 0,  # unused since the dedupe table grows by chunks
     ) -> None:
         self.columns = columns
         self.shaper = RowShaper(columns)
@@ -51,61 +69,166 @@ class CleaningPass:
         self._expects_header = has_header
         self._decimal_comma = decimal_comma
         self._max_rows = max_rows
-        self._digests = DigestTable(expected=min(expected_rows, max_rows))
+        self._deduper = RowDeduper()
         self._batch_rows = max(16, BATCH_CELLS // columns)
+        self._chunk_rows = max(16, CHUNK_CELLS // columns)
         self.profile = TableProfile(
             [f"column_{index}" for index in range(1, columns + 1)], decimal_comma=decimal_comma
         )
+        self._chunk: list[list[str]] = [[] for _ in range(columns)]
+        self._chunk_chars = 0
+        self._batch: list[list[str]] = [[] for _ in range(columns)]
+        self._batch_count = 0
+        self._batch_chars = 0
+        self._batch_frames: list[pl.DataFrame] = []  # the batch's rows again, in polars
+        self._output: IO[str] | None = None
+        self._on_batch: Callable[[], None] = lambda: None
 
-    def run(self, records: Iterable[Record], writer: Writer, on_batch: Callable[[], None]) -> None:
-        batch: list[list[str]] = []
-        batch_chars = 0
-        shape = self.shaper.shape
-        add_digest = self._digests.add
-        for record in records:
+    def run(self, reader: RecordReader, output: IO[str], on_batch: Callable[[], None]) -> None:
+        """Read every record, write the cleaned CSV to ``output``; ``on_batch`` after each batch."""
+        self._output = output
+        self._on_batch = on_batch
+        lines = reader.lines
+        while block := lines.read_block(BLOCK_CHARS):
+            plain = parse_block(
+                block,
+                delimiter=reader.delimiter,
+                columns=self.columns,
+                expects_header=self._expects_header,
+                max_field_chars=reader.max_field_chars,
+                max_columns=reader.max_columns,
+            )
+            if plain is None:
+                # Re-read from the block's first line, record by record, at least to its end.
+                until = lines.next_line
+                lines.push_back(block)
+                self._read_records(reader, until)
+                continue
+            if plain.header is not None:
+                self._take_header(plain.header)
+            self._count_rows(plain.records)
+            self.shaper.empty_rows += plain.empty_rows
+            self._add_to_chunk(plain.columns, sum(map(len, block)))
+        self._end_chunk()
+        self._flush_batch()
+
+    # -- records the fast path could not take -------------------------------------------------
+
+    def _read_records(self, reader: RecordReader, until_line: int) -> None:
+        rows: list[list[str]] = []
+        chars = 0
+        lines = reader.lines
+        for record in reader.records():
             if self._expects_header:
-                self._expects_header = False
-                self._write_header(self.shaper.header(record), writer)
-                continue
-            self.rows_in += 1
-            if self.rows_in > self._max_rows:
-                raise too_many_rows(self._max_rows)
-            cells = shape(record)
-            if cells is None:
-                continue
-            # NUL cannot occur in accepted text and the width is fixed: the join is unambiguous.
-            joined = "\x00".join(cells)
-            if not add_digest(row_digest(joined)):
-                self.duplicates += 1
-                continue
-            batch.append(cells)
-            batch_chars += len(joined)
-            if len(batch) >= self._batch_rows or batch_chars >= BATCH_CHARS:
-                self._flush(batch, writer)
-                batch_chars = 0
-                on_batch()
-        self._flush(batch, writer)
+                self._take_header(record.cells)
+            else:
+                self._count_rows(1)
+                cells = self.shaper.shape(record)
+                if cells is not None:
+                    rows.append(cells)
+                    chars += sum(map(len, cells))
+                    if len(rows) >= self._chunk_rows or chars >= CHUNK_CHARS:
+                        self._add_rows(rows, chars)
+                        rows, chars = [], 0
+            if lines.next_line >= until_line and reader.at_boundary and not lines.has_pushed_lines:
+                break
+        self._add_rows(rows, chars)
 
-    def _write_header(self, names: list[str], writer: Writer) -> None:
+    def _add_rows(self, rows: list[list[str]], chars: int) -> None:
+        if rows:
+            self._add_to_chunk([list(column) for column in zip(*rows, strict=True)], chars)
+
+    def _take_header(self, cells: list[str]) -> None:
+        self._expects_header = False
+        names = self.shaper.header(Record(1, cells))
         self.header = names
         self.profile = TableProfile(names, decimal_comma=self._decimal_comma)
         safe, changed = neutralise_all(names)
         self.formula_cells += changed
-        writer.writerow(safe or names)
+        assert self._output is not None
+        csv_writer(self._output).writerow(safe or names)
 
-    def _flush(self, batch: list[list[str]], writer: Writer) -> None:
-        if not batch:
+    def _count_rows(self, records: int) -> None:
+        self.rows_in += records
+        if self.rows_in > self._max_rows:
+            raise too_many_rows(self._max_rows)
+
+    # -- chunks: dedupe, then batches -----------------------------------------------------------
+
+    def _add_to_chunk(self, columns: list[list[str]], chars: int) -> None:
+        for pending, values in zip(self._chunk, columns, strict=True):
+            pending.extend(values)
+        self._chunk_chars += chars
+        if len(self._chunk[0]) >= self._chunk_rows or self._chunk_chars >= CHUNK_CHARS:
+            self._end_chunk()
+
+    def _end_chunk(self) -> None:
+        columns = self._chunk
+        if not columns[0]:
             return
-        columns: list[Sequence[str]] = list(zip(*batch, strict=True))
+        self._chunk = [[] for _ in range(self.columns)]
+        self._chunk_chars = 0
+        frame = pl.DataFrame(
+            {f"c{index}": pl.Series(values=values, dtype=pl.String) for index, values in enumerate(columns)}
+        )
+        first_seen = self._deduper.first_seen(frame)
+        # What a row adds to a batch's character count: its cells joined by one separator.
+        lengths: list[int] = (
+            frame.select(pl.sum_horizontal(pl.all().str.len_chars()) + (self.columns - 1))
+            .to_series()
+            .to_list()
+        )
+        if first_seen is not None:
+            self.duplicates += first_seen.count(False)
+            columns = [list(compress(values, first_seen)) for values in columns]
+            lengths = list(compress(lengths, first_seen))
+            frame = frame.filter(pl.Series(values=first_seen, dtype=pl.Boolean))
+        self._add_to_batches(columns, lengths, frame)
+
+    def _add_to_batches(self, columns: list[list[str]], lengths: list[int], frame: pl.DataFrame) -> None:
+        """Append kept rows, flushing a batch right after the row that fills it."""
+        totals = list(accumulate(lengths))
+        start, end = 0, len(lengths)
+        while start < end:
+            before = totals[start - 1] if start else 0
+            by_rows = start + (self._batch_rows - self._batch_count) - 1
+            by_chars = bisect_left(totals, BATCH_CHARS - self._batch_chars + before, lo=start)
+            last = min(by_rows, by_chars)
+            if last >= end:
+                last = end - 1
+                full = False
+            else:
+                full = True
+            for pending, values in zip(self._batch, columns, strict=True):
+                pending.extend(values[start : last + 1])
+            self._batch_frames.append(frame.slice(start, last + 1 - start))
+            self._batch_count += last + 1 - start
+            self._batch_chars += totals[last] - before
+            start = last + 1
+            if full:
+                self._flush_batch()
+                self._on_batch()
+
+    def _flush_batch(self) -> None:
+        columns: list[Sequence[str]] = list(self._batch)
+        if not columns[0]:
+            return
+        count = self._batch_count
+        frame = pl.concat(self._batch_frames) if len(self._batch_frames) > 1 else self._batch_frames[0]
+        self._batch = [[] for _ in range(self.columns)]
+        self._batch_frames = []
+        self._batch_count = self._batch_chars = 0
+        joined = [join_column(values) for values in columns]
         # Profiled before neutralising: "-12.5" is a number and "=1+2" a string either way.
-        self.profile.update_columns(columns)
-        neutralised = False
+        self.profile.update_columns(columns, joined, frame)
         for index, values in enumerate(columns):
-            safe, changed = neutralise_all(values)
+            safe, changed = neutralise_all(values, joined[index])
             if safe is not None:
                 columns[index] = safe
                 self.formula_cells += changed
-                neutralised = True
-        writer.writerows(zip(*columns, strict=True) if neutralised else batch)
-        self.rows_out += len(batch)
-        batch.clear()
+        # One write per batch: the output stream's encoder runs once, not once per row.
+        buffer = io.StringIO()
+        csv_writer(buffer).writerows(zip(*columns, strict=True))
+        assert self._output is not None
+        self._output.write(buffer.getvalue())
+        self.rows_out += count

@@ -6,15 +6,19 @@ each column gets a share of a per-file budget (values and characters). Past it, 
 values are fed to a HyperLogLog sketch (4,096 one-byte registers: ~1.6 % standard error) and the
 exact set is dropped, so memory per column is bounded whatever the file size.
 
-Hashing uses BLAKE2b rather than Python's ``hash()`` so the estimate is the same in every
-process and every run (``hash()`` is salted per process).
+Hashing is polars' seeded 64-bit string hash, computed for a whole batch in one call: the same
+in every process and every run (unlike Python's salted ``hash()``). The per-value BLAKE2b this
+sketch used before cost ~0.5 µs a value, more than the whole csv parse of the row; the sketch's
+estimates moved within its error when the hash changed, exact counts did not move at all.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from hashlib import blake2b
+from collections.abc import Iterable, Sequence
+from itertools import filterfalse
+
+import polars as pl
 
 # Per file, shared evenly by the columns: ~100k short strings and 4M characters cost at most
 # ~16 MB of Python objects together (a few MB for typical files). A 6-column file counts up to
@@ -28,6 +32,8 @@ _REGISTERS = 1 << _PRECISION
 _INDEX_SHIFT = 64 - _PRECISION
 _REST_MASK = (1 << _INDEX_SHIFT) - 1
 _ALPHA = 0.7213 / (1 + 1.079 / _REGISTERS)
+# Any fixed seed: it only has to be the same in every run.
+_HASH_SEED = 0x5EED
 
 
 class HyperLogLog:
@@ -38,14 +44,24 @@ class HyperLogLog:
     def __init__(self) -> None:
         self._registers = bytearray(_REGISTERS)
 
-    def add_all(self, values: Iterable[str]) -> None:
+    def add_all(self, values: Iterable[str] | pl.Series) -> None:
+        if not isinstance(values, pl.Series):
+            values = pl.Series(values=list(values), dtype=pl.String)
+        hashes = values.hash(seed=_HASH_SEED)
+        # Register = top 12 bits; rank = position of the first 1 bit in the remaining 52
+        # (53 if they are all 0), so leading zeros of the 64-bit remainder minus 11.
+        ranks = (
+            pl.DataFrame({"h": hashes})
+            .select(
+                index=(pl.col("h") // (1 << _INDEX_SHIFT)).cast(pl.UInt16),
+                rank=((pl.col("h") & _REST_MASK).bitwise_leading_zeros() - (_PRECISION - 1)),
+            )
+            .group_by("index")
+            .agg(pl.col("rank").max())
+        )
         registers = self._registers
-        for value in values:
-            x = int.from_bytes(blake2b(value.encode("utf-8"), digest_size=8).digest(), "big")
-            index = x >> _INDEX_SHIFT
-            # Position of the first 1 bit in the remaining 52 bits (53 if they are all 0).
-            rank = _INDEX_SHIFT + 1 - (x & _REST_MASK).bit_length()
-            # An `if` rather than max(): no call, and no write, for most values of the hot loop.
+        for index, rank in zip(ranks["index"].to_list(), ranks["rank"].to_list(), strict=True):
+            # At most 4,096 groups per batch: this loop is not per value.
             if rank > registers[index]:  # noqa: PLR1730
                 registers[index] = rank
 
@@ -74,14 +90,14 @@ class DistinctCounter:
     def is_exact(self) -> bool:
         return self._exact is not None
 
-    def add_all(self, values: list[str]) -> None:
+    def add_all(self, values: Sequence[str], series: pl.Series | None = None) -> None:
+        """Add a batch; ``series``, if given, holds the same values in polars."""
         exact = self._exact
         if exact is None:
             assert self._sketch is not None
-            # Repeats cannot change a sketch: hash each value of the batch once.
-            self._sketch.add_all(set(values))
+            self._sketch.add_all(series if series is not None else values)
             return
-        new = [value for value in values if value not in exact]
+        new = list(filterfalse(exact.__contains__, values))
         if not new:
             return
         exact.update(new)

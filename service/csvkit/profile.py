@@ -15,8 +15,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import polars as pl
+
 from .distinct import DistinctCounter
-from .infer import NUMERIC_KINDS, Kind, KindMatcher, non_nulls
+from .infer import NUMERIC_KINDS, Kind, KindMatcher, column_has_nulls, join_column, non_nulls
 
 SAMPLE_VALUES = 3
 # Sample values are for eyes, not for analysis: long ones are cut.
@@ -64,25 +66,42 @@ class ColumnProfile:
         self._maximum: float | int | None = None
         self._total: float | int = 0
 
-    def update(self, values: Sequence[str]) -> None:
-        present = non_nulls(values)
+    def update(
+        self, values: Sequence[str], joined: str | None = None, series: pl.Series | None = None
+    ) -> None:
+        """Add a batch of this column's values.
+
+        ``joined`` (the values as :func:`.infer.join_column` made them) and ``series`` (the same
+        values in polars) are what the caller already has; they spare a join and a copy.
+        """
+        if joined is None:
+            joined = join_column(values)
+        present: Sequence[str]
+        if column_has_nulls(joined):
+            present = non_nulls(values)
+            joined = None
+            series = None
+        else:
+            present = values  # the common case: nothing to filter
         self.values += len(values)
         self.nulls += len(values) - len(present)
         if not present:
             return
-        kind = self._matcher.widen(self.kind, present)
+        kind = self._matcher.widen(self.kind, present, joined)
         if kind in NUMERIC_KINDS:
             self._update_numbers(kind, present)
         self.kind = kind
-        self._distinct.add_all(present)
+        self._distinct.add_all(present, series)
         if len(self._samples) < SAMPLE_VALUES:
-            for value in present:
+            # dict.fromkeys: the batch's distinct values in order, so a column of two values
+            # does not cost a Python step per cell in every batch.
+            for value in dict.fromkeys(present):
                 if value not in self._samples:
                     self._samples.append(value)
                     if len(self._samples) == SAMPLE_VALUES:
                         break
 
-    def _update_numbers(self, kind: Kind, present: list[str]) -> None:
+    def _update_numbers(self, kind: Kind, present: Sequence[str]) -> None:
         numbers: list[int] | list[float]
         if kind is Kind.INTEGER:
             numbers = list(map(int, present))
@@ -130,10 +149,20 @@ class TableProfile:
             for position, name in enumerate(names, start=1)
         ]
 
-    def update_columns(self, columns: Sequence[Sequence[str]]) -> None:
-        """Add a batch given column by column (the transpose of its rows)."""
-        for column, values in zip(self.columns, columns, strict=True):
-            column.update(values)
+    def update_columns(
+        self,
+        columns: Sequence[Sequence[str]],
+        joined: Sequence[str | None] | None = None,
+        frame: pl.DataFrame | None = None,
+    ) -> None:
+        """Add a batch given column by column (the transpose of its rows); ``joined`` and
+        ``frame`` optionally carry the same columns joined and in polars (see ``update``)."""
+        for index, (column, values) in enumerate(zip(self.columns, columns, strict=True)):
+            column.update(
+                values,
+                joined[index] if joined is not None else None,
+                frame.to_series(index) if frame is not None else None,
+            )
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [column.as_dict() for column in self.columns]

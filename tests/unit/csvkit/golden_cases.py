@@ -152,7 +152,9 @@ def _messy_big(directory: Path, seed: int, size: int) -> Path:
         row += 1
         roll = rng.random()
         amount = f"{rng.uniform(-1e4, 1e4):.2f}".replace(".", ",")
-        line = f"{row};name {rng.randrange(3000)};{amount};2024-0{rng.randrange(1, 10)}-1{rng.randrange(0, 9)};x{rng.random():.5f}\r\n"
+        customer = rng.randrange(3000)
+        when = f"2024-0{rng.randrange(1, 10)}-1{rng.randrange(0, 9)}"
+        line = f"{row};name {customer};{amount};{when};x{rng.random():.5f}\r\n"
         if roll < 0.002:
             line = f'{row};"multi\nline; cell";1;2024-01-01;"a ""quoted"" word"\r\n'
         elif roll < 0.003:
