@@ -1,15 +1,16 @@
 """The streaming pass: records in, cleaned rows out, profile and counts updated on the way.
 
 Rows reach the pass two ways, in file order: plain blocks come from the columnar fast path
-(:mod:`.fastpath`), already trimmed column by column; anything else is read record by record
-(:mod:`.reader`) and trimmed and fixed to the table's width (:mod:`.shape`). Either way the
-rows are gathered into chunks, column by column, and a chunk goes through:
+(:mod:`.fastpath`) column by column; anything else is read record by record (:mod:`.reader`)
+and fixed to the table's width (:mod:`.shape`). Either way the rows become polars columns,
+gathered into chunks, and a chunk goes through:
 
-1. duplicate removal (:mod:`.dedupe`): 128-bit row keys for the whole chunk in one call;
-2. batching: kept rows are cut into batches of at most :data:`BATCH_CELLS` cells or
+1. trimming and dropping rows left empty (in polars, with exactly ``str.strip``'s whitespace);
+2. duplicate removal (:mod:`.dedupe`): 128-bit row keys for the whole chunk in one call;
+3. batching: kept rows are cut into batches of at most :data:`BATCH_CELLS` cells or
    :data:`BATCH_CHARS` characters, at exactly the rows where a row-at-a-time pass would cut;
-3. per batch, column by column with C-level operations: profiling (:mod:`.profile`), formula
-   neutralisation (:mod:`.sanitize`), then one ``writerows`` call.
+4. per batch, column by column: profiling (:mod:`.profile`), formula neutralisation
+   (:mod:`.sanitize`), then one CSV write of the whole batch.
 
 Memory holds one chunk and one batch plus the bounded dedupe and distinct-count structures,
 never the file.
@@ -18,9 +19,10 @@ never the file.
 from __future__ import annotations
 
 import io
+import sys
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from itertools import accumulate, compress
+from itertools import accumulate
 from typing import IO
 
 import polars as pl
@@ -29,7 +31,7 @@ from .dedupe import RowDeduper
 from .fastpath import BLOCK_CHARS, parse_block
 from .infer import join_column
 from .limits import too_many_rows
-from .outputs import csv_writer
+from .outputs import OUTPUT_LINE_TERMINATOR, csv_writer
 from .profile import TableProfile
 from .reader import Record, RecordReader
 from .sanitize import neutralise_all
@@ -45,6 +47,8 @@ BATCH_CHARS = 1_000_000
 # a polars call's fixed cost is noise, a few MB of strings at most.
 CHUNK_CELLS = 300_000
 CHUNK_CHARS = 4_000_000
+#: What ``str.strip()`` strips: every character ``str.isspace`` accepts (29 of them).
+WHITESPACE = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
 
 
 class CleaningPass:
@@ -72,15 +76,16 @@ class CleaningPass:
         self._deduper = RowDeduper()
         self._batch_rows = max(16, BATCH_CELLS // columns)
         self._chunk_rows = max(16, CHUNK_CELLS // columns)
+        self._names = [f"c{index}" for index in range(columns)]
         self.profile = TableProfile(
             [f"column_{index}" for index in range(1, columns + 1)], decimal_comma=decimal_comma
         )
-        self._chunk: list[list[str]] = [[] for _ in range(columns)]
+        self._chunk: list[pl.DataFrame] = []
+        self._chunk_count = 0
         self._chunk_chars = 0
-        self._batch: list[list[str]] = [[] for _ in range(columns)]
+        self._batch: list[pl.DataFrame] = []
         self._batch_count = 0
         self._batch_chars = 0
-        self._batch_frames: list[pl.DataFrame] = []  # the batch's rows again, in polars
         self._output: IO[str] | None = None
         self._on_batch: Callable[[], None] = lambda: None
 
@@ -106,9 +111,9 @@ class CleaningPass:
                 continue
             if plain.header is not None:
                 self._take_header(plain.header)
-            self._count_rows(plain.records)
-            self.shaper.empty_rows += plain.empty_rows
-            self._add_to_chunk(plain.columns, sum(map(len, block)))
+            if plain.records:
+                self._count_rows(plain.records)
+                self._add_to_chunk(plain.columns, plain.records, sum(map(len, block)))
         self._end_chunk()
         self._flush_batch()
 
@@ -136,7 +141,7 @@ class CleaningPass:
 
     def _add_rows(self, rows: list[list[str]], chars: int) -> None:
         if rows:
-            self._add_to_chunk([list(column) for column in zip(*rows, strict=True)], chars)
+            self._add_to_chunk(list(zip(*rows, strict=True)), len(rows), chars)
 
     def _take_header(self, cells: list[str]) -> None:
         self._expects_header = False
@@ -153,39 +158,44 @@ class CleaningPass:
         if self.rows_in > self._max_rows:
             raise too_many_rows(self._max_rows)
 
-    # -- chunks: dedupe, then batches -----------------------------------------------------------
+    # -- chunks: trim, drop empty rows, dedupe, then batches ------------------------------------
 
-    def _add_to_chunk(self, columns: list[list[str]], chars: int) -> None:
-        for pending, values in zip(self._chunk, columns, strict=True):
-            pending.extend(values)
+    def _add_to_chunk(self, columns: Sequence[Sequence[str]], rows: int, chars: int) -> None:
+        self._chunk.append(
+            pl.DataFrame(
+                [
+                    pl.Series(name, values=values, dtype=pl.String)
+                    for name, values in zip(self._names, columns, strict=True)
+                ]
+            )
+        )
+        self._chunk_count += rows
         self._chunk_chars += chars
-        if len(self._chunk[0]) >= self._chunk_rows or self._chunk_chars >= CHUNK_CHARS:
+        if self._chunk_count >= self._chunk_rows or self._chunk_chars >= CHUNK_CHARS:
             self._end_chunk()
 
     def _end_chunk(self) -> None:
-        columns = self._chunk
-        if not columns[0]:
+        if not self._chunk:
             return
-        self._chunk = [[] for _ in range(self.columns)]
-        self._chunk_chars = 0
-        frame = pl.DataFrame(
-            {f"c{index}": pl.Series(values=values, dtype=pl.String) for index, values in enumerate(columns)}
-        )
-        first_seen = self._deduper.first_seen(frame)
+        frame = pl.concat(self._chunk) if len(self._chunk) > 1 else self._chunk[0]
+        self._chunk, self._chunk_count, self._chunk_chars = [], 0, 0
+        frame = frame.select(pl.all().str.strip_chars(WHITESPACE))
         # What a row adds to a batch's character count: its cells joined by one separator.
-        lengths: list[int] = (
-            frame.select(pl.sum_horizontal(pl.all().str.len_chars()) + (self.columns - 1))
-            .to_series()
-            .to_list()
-        )
+        lengths = frame.select(pl.sum_horizontal(pl.all().str.len_chars()).alias("chars")).to_series()
+        empty = lengths == 0
+        if empty.any():
+            self.shaper.empty_rows += int(empty.sum())
+            frame, lengths = frame.filter(~empty), lengths.filter(~empty)
+        if not frame.height:
+            return
+        first_seen = self._deduper.first_seen(frame)
         if first_seen is not None:
             self.duplicates += first_seen.count(False)
-            columns = [list(compress(values, first_seen)) for values in columns]
-            lengths = list(compress(lengths, first_seen))
-            frame = frame.filter(pl.Series(values=first_seen, dtype=pl.Boolean))
-        self._add_to_batches(columns, lengths, frame)
+            mask = pl.Series(values=first_seen, dtype=pl.Boolean)
+            frame, lengths = frame.filter(mask), lengths.filter(mask)
+        self._add_to_batches(frame, (lengths + (self.columns - 1)).to_list())
 
-    def _add_to_batches(self, columns: list[list[str]], lengths: list[int], frame: pl.DataFrame) -> None:
+    def _add_to_batches(self, frame: pl.DataFrame, lengths: list[int]) -> None:
         """Append kept rows, flushing a batch right after the row that fills it."""
         totals = list(accumulate(lengths))
         start, end = 0, len(lengths)
@@ -193,42 +203,39 @@ class CleaningPass:
             before = totals[start - 1] if start else 0
             by_rows = start + (self._batch_rows - self._batch_count) - 1
             by_chars = bisect_left(totals, BATCH_CHARS - self._batch_chars + before, lo=start)
-            last = min(by_rows, by_chars)
-            if last >= end:
-                last = end - 1
-                full = False
-            else:
-                full = True
-            for pending, values in zip(self._batch, columns, strict=True):
-                pending.extend(values[start : last + 1])
-            self._batch_frames.append(frame.slice(start, last + 1 - start))
+            last = min(by_rows, by_chars, end - 1)
+            self._batch.append(frame.slice(start, last + 1 - start))
             self._batch_count += last + 1 - start
             self._batch_chars += totals[last] - before
+            full = last in (by_rows, by_chars)
             start = last + 1
             if full:
                 self._flush_batch()
                 self._on_batch()
 
     def _flush_batch(self) -> None:
-        columns: list[Sequence[str]] = list(self._batch)
-        if not columns[0]:
+        if not self._batch:
             return
-        count = self._batch_count
-        frame = pl.concat(self._batch_frames) if len(self._batch_frames) > 1 else self._batch_frames[0]
-        self._batch = [[] for _ in range(self.columns)]
-        self._batch_frames = []
-        self._batch_count = self._batch_chars = 0
-        joined = [join_column(values) for values in columns]
+        frame = pl.concat(self._batch) if len(self._batch) > 1 else self._batch[0]
+        self._batch, self._batch_count, self._batch_chars = [], 0, 0
+        joined = [join_column(frame.to_series(index)) for index in range(self.columns)]
         # Profiled before neutralising: "-12.5" is a number and "=1+2" a string either way.
-        self.profile.update_columns(columns, joined, frame)
-        for index, values in enumerate(columns):
-            safe, changed = neutralise_all(values, joined[index])
+        self.profile.update_frame(frame, joined)
+        for index, name in enumerate(self._names):
+            safe, changed = neutralise_all((), joined[index], values_of=frame.to_series(index).to_list)
             if safe is not None:
-                columns[index] = safe
+                frame = frame.with_columns(pl.Series(name, values=safe, dtype=pl.String))
                 self.formula_cells += changed
-        # One write per batch: the output stream's encoder runs once, not once per row.
-        buffer = io.StringIO()
-        csv_writer(buffer).writerows(zip(*columns, strict=True))
+        # One write per batch; polars quotes exactly where the csv module's QUOTE_MINIMAL does
+        # (a test compares them), except that it writes "" for an empty string: written as null
+        # it is nothing, as there. The output stream's encoder runs once, not once per row.
+        frame = frame.select(
+            pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in self._names
+        )
+        buffer = io.BytesIO()
+        frame.write_csv(
+            buffer, include_header=False, line_terminator=OUTPUT_LINE_TERMINATOR, quote_style="necessary"
+        )
         assert self._output is not None
-        self._output.write(buffer.getvalue())
-        self.rows_out += count
+        self._output.write(buffer.getvalue().decode("utf-8"))
+        self.rows_out += frame.height

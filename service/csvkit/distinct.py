@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from itertools import filterfalse
 
 import polars as pl
 
@@ -90,18 +89,27 @@ class DistinctCounter:
     def is_exact(self) -> bool:
         return self._exact is not None
 
-    def add_all(self, values: Sequence[str], series: pl.Series | None = None) -> None:
-        """Add a batch; ``series``, if given, holds the same values in polars."""
+    def add_all(self, values: Sequence[str] | pl.Series) -> None:
+        """Add a batch of values."""
         exact = self._exact
         if exact is None:
             assert self._sketch is not None
-            self._sketch.add_all(series if series is not None else values)
+            self._sketch.add_all(values)
             return
-        new = list(filterfalse(exact.__contains__, values))
+        if not isinstance(values, pl.Series):
+            values = pl.Series(values=list(values), dtype=pl.String)
+        counts = values.value_counts()
+        new = [
+            (value, count)
+            for value, count in zip(counts.to_series(0).to_list(), counts.to_series(1).to_list(), strict=True)
+            if value not in exact
+        ]
         if not new:
             return
-        exact.update(new)
-        self._chars += sum(map(len, new))  # repeats within `new` overcount: errs on the safe side
+        exact.update(value for value, _ in new)
+        # Every occurrence of a new value counts, as if the batch were added value by value:
+        # repeats within a batch overcount, which errs on the safe side.
+        self._chars += sum(len(value) * count for value, count in new)
         if len(exact) > self._max_values or self._chars > self._max_chars:
             self._sketch = HyperLogLog()
             self._sketch.add_all(exact)

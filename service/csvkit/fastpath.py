@@ -1,10 +1,11 @@
-"""The columnar fast path: a block of lines parsed in one call and trimmed column by column.
+"""The columnar fast path: a block of lines parsed in one call and handed on column by column.
 
 Most blocks of most files are plain: one record per line, every row as wide as the table, no
 quoting slip, no cell near the length limit. For such a block the standard library's parser,
 called once on the whole list of lines, gives exactly the records the record-by-record reader
 (:mod:`.reader`) would give, so the per-record Python work (line tap, record objects, row
-shaping) can be skipped: the block is transposed and trimmed with C-level ``map`` calls.
+shaping) can be skipped: the block is transposed in one call, and trimming, like all later
+per-cell work, happens column by column in polars (:mod:`.clean`).
 
 Anything else (a quoted line break, a short or long row, a parse error, a long line) makes
 :func:`parse_block` return None, and the caller hands the block to the record reader, which
@@ -41,8 +42,7 @@ def _plain_rows(lines: list[str], delimiter: str, max_field_chars: int) -> list[
 class PlainBlock:
     header: list[str] | None  # the raw header record, when the block starts with it
     records: int  # data records (blank lines are not records)
-    columns: list[list[str]]  # trimmed cells of the non-empty data rows, column by column
-    empty_rows: int  # data records whose cells are all empty after trimming
+    columns: list[tuple[str, ...]]  # cells of the data rows, column by column, not yet trimmed
 
 
 def parse_block(
@@ -64,15 +64,7 @@ def parse_block(
         if len(header) > max_columns:
             return None  # the record reader raises the proper error for it
     if not rows:
-        return PlainBlock(header, 0, [[] for _ in range(columns)], 0)
+        return PlainBlock(header, 0, [])
     if min(map(len, rows)) != columns or max(map(len, rows)) != columns:
         return None
-    trimmed = [list(map(str.strip, column)) for column in zip(*rows, strict=True)]
-    empty_rows = 0
-    # A row is empty only if every column has an empty cell somewhere: usually one does not.
-    if all("" in column for column in trimmed):
-        keep = [any(cells) for cells in zip(*trimmed, strict=True)]
-        empty_rows = keep.count(False)
-        if empty_rows:
-            trimmed = [[cell for cell, kept in zip(column, keep, strict=True) if kept] for column in trimmed]
-    return PlainBlock(header, len(rows), trimmed, empty_rows)
+    return PlainBlock(header, len(rows), list(zip(*rows, strict=True)))

@@ -28,6 +28,8 @@ import re
 from collections.abc import Sequence
 from enum import StrEnum
 
+import polars as pl
+
 
 class Kind(StrEnum):
     EMPTY = "empty"
@@ -96,12 +98,14 @@ _NULL_IN_COLUMN = re.compile(
 )
 
 
-def join_column(values: Sequence[str]) -> str:
+def join_column(values: Sequence[str] | pl.Series) -> str:
     """``values`` as one string, each value preceded and the whole ended by NUL.
 
-    One C-level join per column of a batch; the null check, the kind checks and formula
-    neutralisation all run one regex over it instead of a call per cell.
+    One join per column of a batch (in Rust for a polars Series); the null check, the kind
+    checks and formula neutralisation all run one regex over it instead of a call per cell.
     """
+    if isinstance(values, pl.Series):
+        return "\x00" + str(values.str.join("\x00").item()) + "\x00"
     return "\x00" + "\x00".join(values) + "\x00"
 
 
@@ -142,18 +146,15 @@ class KindMatcher:
         }
         self._columns = {kind: _COLUMN_PATTERNS[pattern] for kind, pattern in self._patterns.items()}
 
-    def widen(self, current: Kind | None, values: Sequence[str], joined: str | None = None) -> Kind:
-        """The narrowest kind at or above ``current`` that accepts every (non-null) value.
+    def widen(self, current: Kind | None, values: Sequence[str]) -> Kind:
+        """The narrowest kind at or above ``current`` that accepts every (non-null) value."""
+        return self.widen_joined(current, values[0], join_column(values)) if values else Kind.STRING
 
-        ``joined``: the same values as :func:`join_column` made them, if the caller has it.
-        """
+    def widen_joined(self, current: Kind | None, first: str, joined: str) -> Kind:
+        """:meth:`widen` for values given by :func:`join_column`, ``first`` being the first."""
         for kind in _WIDENINGS[current]:
-            # The first value alone rules most kinds out without joining the batch.
-            if values and not self._patterns[kind].fullmatch(values[0]):
-                continue
-            if joined is None:
-                joined = join_column(values)
-            if self._columns[kind].fullmatch(joined):
+            # The first value alone rules most kinds out without scanning the batch.
+            if self._patterns[kind].fullmatch(first) and self._columns[kind].fullmatch(joined):
                 return kind
         return Kind.STRING
 
