@@ -38,31 +38,30 @@ _HASH_SEED = 0x5EED
 class HyperLogLog:
     """The classic estimator (Flajolet et al., 2007) with linear counting for small ranges."""
 
-    __slots__ = ("_registers",)
+    __slots__ = ("_ranks",)
 
     def __init__(self) -> None:
-        self._registers = bytearray(_REGISTERS)
+        # The non-zero registers, as (index, rank) rows: merged in polars, batch after batch.
+        self._ranks = pl.DataFrame(schema={"index": pl.UInt16, "rank": pl.UInt32})
 
     def add_all(self, values: Iterable[str] | pl.Series) -> None:
         if not isinstance(values, pl.Series):
             values = pl.Series(values=list(values), dtype=pl.String)
-        hashes = values.hash(seed=_HASH_SEED)
+        hashes = pl.DataFrame({"h": values.hash(seed=_HASH_SEED)})
         # Register = top 12 bits; rank = position of the first 1 bit in the remaining 52
         # (53 if they are all 0), so leading zeros of the 64-bit remainder minus 11.
-        ranks = (
-            pl.DataFrame({"h": hashes})
-            .select(
-                index=(pl.col("h") // (1 << _INDEX_SHIFT)).cast(pl.UInt16),
-                rank=((pl.col("h") & _REST_MASK).bitwise_leading_zeros() - (_PRECISION - 1)),
-            )
-            .group_by("index")
-            .agg(pl.col("rank").max())
+        ranks = hashes.select(
+            index=(pl.col("h") // (1 << _INDEX_SHIFT)).cast(pl.UInt16),
+            rank=((pl.col("h") & _REST_MASK).bitwise_leading_zeros() - (_PRECISION - 1)).cast(pl.UInt32),
         )
-        registers = self._registers
-        for index, rank in zip(ranks["index"].to_list(), ranks["rank"].to_list(), strict=True):
-            # At most 4,096 groups per batch: this loop is not per value.
-            if rank > registers[index]:  # noqa: PLR1730
-                registers[index] = rank
+        self._ranks = pl.concat([self._ranks, ranks]).group_by("index").agg(pl.col("rank").max())
+
+    @property
+    def _registers(self) -> bytearray:
+        registers = bytearray(_REGISTERS)
+        for index, rank in zip(self._ranks["index"].to_list(), self._ranks["rank"].to_list(), strict=True):
+            registers[index] = rank
+        return registers
 
     def estimate(self) -> int:
         registers = self._registers

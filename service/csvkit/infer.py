@@ -84,11 +84,6 @@ def is_null(value: str) -> bool:
     return not value or (len(value) <= _NULL_TOKEN_MAX_LEN and value.lower() in NULL_TOKENS)
 
 
-def non_nulls(values: Sequence[str]) -> list[str]:
-    """The values of a batch that are not null, in order."""
-    return [v for v in values if v and not (len(v) <= _NULL_TOKEN_MAX_LEN and v.lower() in NULL_TOKENS)]
-
-
 # In a column joined as "\0v1\0v2\0…\0": an empty value or a null token. ASCII case folding is
 # exactly ``value.lower() in NULL_TOKENS`` here: the only non-ASCII character that lowers to
 # ASCII is the Kelvin sign (to "k", in no token), which a test checks.
