@@ -27,6 +27,7 @@ from service.telegram import build_bot
 from service.workers.broker import build_broker, make_kick
 from service.workers.reaper import Reaper
 from service.workers.runner import JobRunner
+from service.workers.sweeper import Sweeper
 
 Role = Literal["bot", "worker"]
 #: How long running jobs may take to finish at shutdown before they are cancelled.
@@ -79,7 +80,11 @@ async def open_process(
             runner = JobRunner(services, bot, kick, lease_seconds=settings.job_lease_seconds)
             broker.state.csvbot_runner = runner
             stack.push_async_callback(runner.drain, drain_seconds)
-            reaper = Reaper(services, bot, kick, heartbeat_file=heartbeat_file)
+            # The in-process queue died with the previous process: every queued job lost its task.
+            sweeper = Sweeper(
+                services, kick, runner.deliverer, kick_all_queued_at_start=not settings.redis_url
+            )
+            reaper = Reaper(services, bot, kick, heartbeat_file=heartbeat_file, sweeper=sweeper)
             reaper.start()
             stack.push_async_callback(reaper.stop)
         yield OpenProcess(bot=bot, broker=broker, services=services, runner=runner, reaper=reaper)
