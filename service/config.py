@@ -27,9 +27,7 @@ MiB = 1024 * 1024
 class Settings(BaseSettings):
     """csvbot's configuration. Field names map to upper-case environment variables."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
 
     # --- Telegram ---------------------------------------------------------------------------
     bot_token: SecretStr | None = None
