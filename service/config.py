@@ -27,9 +27,7 @@ MiB = 1024 * 1024
 class Settings(BaseSettings):
     """csvbot's configuration. Field names map to upper-case environment variables."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
 
     # --- Telegram ---------------------------------------------------------------------------
     bot_token: SecretStr | None = None
@@ -71,6 +69,8 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=slo.JOB_LEASE_SECONDS, ge=1, le=86_400)
     #: Touched by a healthy worker every few seconds; ``csvbot worker --check`` reads its age.
     worker_heartbeat_file: Path = Path("data/worker.heartbeat")
+    #: A queued job nobody claimed for this long has lost its task and is queued again.
+    job_queued_stale_seconds: float = Field(default=slo.JOB_QUEUED_STALE_SECONDS, gt=0, le=86_400)
 
     # --- CSV limits -------------------------------------------------------------------------
     #: 20 MiB: the largest file a bot may download from Telegram.

@@ -75,6 +75,8 @@ DB_QUERIES: tuple[str, ...] = (
     "requeue_stale_jobs",
     "count_jobs",
 )
+#: The job path's recovery queries (service/db/recovery.py): the sweeper and the delivery step.
+DB_QUERIES = (*DB_QUERIES, "sweep_jobs", "claim_delivery", "record_delivery", "list_deliveries")
 DB_BACKENDS: tuple[str, ...] = ("sqlite", "postgres")
 #: Who changed the session limit: an operator (admin command / API) or the tuning loop.
 LIMIT_CHANGE_SOURCES: tuple[str, ...] = ("operator", "auto")
@@ -118,3 +120,17 @@ JOB_OUTCOMES: tuple[str, ...] = ("ok", "rejected", "failed")
 JOB_STAGES: tuple[str, ...] = ("download", "process", "upload", "notify")
 #: Why a job was queued again: a retryable error, or the reaper found its lease expired.
 REQUEUE_REASONS: tuple[str, ...] = ("retry", "lease_expired")
+
+# --- the job path: sweeper, fencing, delivery, broker ------------------------------------------
+#: The sweeper's reasons: a queued job whose task was lost, a received job never queued, and a
+#: kick that failed earlier and was retried.
+REQUEUE_REASONS = (*REQUEUE_REASONS, "task_lost", "never_queued", "kick_failed")
+#: Writes refused to a worker whose claim is no longer current (fencing).
+FENCED_WRITES: tuple[str, ...] = ("finish", "fail", "renew", "deliver")
+#: How one delivery attempt of a job's result ended.
+DELIVERY_OUTCOMES: tuple[str, ...] = ("delivered", "retry", "given_up", "abandoned", "fenced")
+#: A result document sent for the first time, or again by a deliverer that took over.
+DOCUMENT_SENDS: tuple[str, ...] = ("first", "resend")
+#: Why a worker could not read from the broker: unreachable, too slow, or its consumer group
+#: gone (Redis restarted empty), anything else.
+BROKER_RECEIVE_ERRORS: tuple[str, ...] = ("connection", "timeout", "no_group", "other")

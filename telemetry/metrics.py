@@ -390,6 +390,41 @@ class Metrics:
             registry=r,
         )
 
+        # --- the job path: fencing, delivery, broker -----------------------------------------
+        self.fenced_writes = Counter(
+            "csvbot_job_writes_fenced",
+            "Job writes refused because the worker's claim was no longer current, by write.",
+            ["write"],
+            registry=r,
+        )
+        _preinit(self.fenced_writes, L.FENCED_WRITES)
+        self.deliveries = Counter(
+            "csvbot_deliveries",
+            "Delivery attempts of a done job's result, by how they ended.",
+            ["outcome"],
+            registry=r,
+        )
+        _preinit(self.deliveries, L.DELIVERY_OUTCOMES)
+        self.documents_sent = Counter(
+            "csvbot_result_documents_sent",
+            "Result documents sent to users, first sends and resends by a deliverer that took over.",
+            ["send"],
+            registry=r,
+        )
+        _preinit(self.documents_sent, L.DOCUMENT_SENDS)
+        self.broker_receive_errors = Counter(
+            "csvbot_broker_receive_errors",
+            "Failed reads from the task broker, by kind.",
+            ["kind"],
+            registry=r,
+        )
+        _preinit(self.broker_receive_errors, L.BROKER_RECEIVE_ERRORS)
+        self.broker_consuming = Gauge(
+            "csvbot_broker_consuming",
+            "1 while this worker can read tasks from the broker, 0 while it cannot.",
+            registry=r,
+        )
+
     # --- helpers -----------------------------------------------------------------------------
 
     def count_error(self, component: str, kind: str) -> None:
@@ -418,6 +453,8 @@ def declared_label_values() -> dict[str, tuple[str, ...]]:
         "status": L.TELEGRAM_STATUSES,
         "stage": L.JOB_STAGES,
         "reason": L.REQUEUE_REASONS,
+        "write": L.FENCED_WRITES,
+        "send": L.DOCUMENT_SENDS,
         "service": L.SERVICES,
     }
 
@@ -425,6 +462,11 @@ def declared_label_values() -> dict[str, tuple[str, ...]]:
 #: Metric family → its ``outcome`` values, where ``outcome`` is not the update/job set.
 _OUTCOME_SETS: dict[str, tuple[str, ...]] = {
     "csvbot_storage_request_duration_seconds": L.STORAGE_OUTCOMES,
+    "csvbot_deliveries": L.DELIVERY_OUTCOMES,
+}
+#: Metric family → its ``kind`` values, where ``kind`` is not an error kind of service/errors.py.
+_KIND_SETS: dict[str, tuple[str, ...]] = {
+    "csvbot_broker_receive_errors": L.BROKER_RECEIVE_ERRORS,
 }
 
 
@@ -434,6 +476,8 @@ def allowed_values_for(family: str, label: str) -> Iterable[str] | None:
         return None
     if label == "outcome":
         return _OUTCOME_SETS.get(family, L.UPDATE_OUTCOMES)
+    if label == "kind" and family in _KIND_SETS:
+        return _KIND_SETS[family]
     if label == "direction" and family == "csvbot_db_session_limit_changes":
         return L.LIMIT_CHANGE_DIRECTIONS
     return declared_label_values().get(label, ())

@@ -32,6 +32,7 @@ from service.db.models import (
     new_job_id,
     utc_now,
 )
+from service.db.recovery import RecoveryQueries
 from service.db.repository import LimitSource
 from service.errors import ConfigError, InternalError, JobNotFoundError
 from telemetry.labels import LIMIT_CHANGE_SOURCES
@@ -55,7 +56,7 @@ class Executor(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
 
 
-class SqlRepository(ABC):
+class SqlRepository(RecoveryQueries, ABC):
     """Shared implementation; subclasses provide :meth:`_session` and the limit change."""
 
     backend: str
@@ -218,6 +219,16 @@ class SqlRepository(ABC):
         }
         return await self._transition("claim_job", sql.CLAIM_JOB, params)
 
+    async def renew_lease(self, job_id: str, *, attempt: int, lease_seconds: float) -> Job | None:
+        now = self._clock()
+        params = {
+            "id": job_id,
+            "attempt": attempt,
+            "lease_expires_at": now + timedelta(seconds=lease_seconds),
+            "now": now,
+        }
+        return await self._transition("update_job", sql.RENEW_LEASE, params)
+
     async def update_progress(
         self,
         job_id: str,
@@ -244,30 +255,46 @@ class SqlRepository(ABC):
         cleaned_key: str | None,
         profile_key: str | None,
         summary: Mapping[str, Any] | None,
+        attempt: int | None = None,
     ) -> Job | None:
-        params = {
+        now = self._clock()
+        params: dict[str, Any] = {
             "id": job_id,
             "cleaned_key": cleaned_key,
             "profile_key": profile_key,
             "summary": sql.encode_json(summary),
-            "now": self._clock(),
+            "now": now,
+            # The finishing worker holds the delivery for as long as it would hold a job.
+            "delivery_lease": now + timedelta(seconds=self._settings.job_lease_seconds),
         }
-        return await self._transition("finish_job", sql.FINISH_JOB, params)
+        if attempt is None:
+            return await self._transition("finish_job", sql.FINISH_JOB, params)
+        return await self._transition("finish_job", sql.FINISH_JOB_FENCED, {**params, "attempt": attempt})
 
-    async def mark_delivered(self, job_id: str) -> Job | None:
-        return await self._transition("update_job", sql.MARK_DELIVERED, {"id": job_id, "now": self._clock()})
+    async def mark_delivered(self, job_id: str, *, delivery_attempt: int | None = None) -> Job | None:
+        params: dict[str, Any] = {"id": job_id, "now": self._clock()}
+        if delivery_attempt is None:
+            return await self._transition("update_job", sql.MARK_DELIVERED, params)
+        params["attempt"] = delivery_attempt
+        return await self._transition("update_job", sql.MARK_DELIVERED_FENCED, params)
 
-    async def fail_job(self, job_id: str, *, kind: str, message: str, retryable: bool) -> Job | None:
-        error = {"error_kind": kind, "error_message": message[:ERROR_MESSAGE_MAX_CHARS]}
+    async def fail_job(
+        self, job_id: str, *, kind: str, message: str, retryable: bool, attempt: int | None = None
+    ) -> Job | None:
+        error: dict[str, Any] = {"error_kind": kind, "error_message": message[:ERROR_MESSAGE_MAX_CHARS]}
+        if attempt is not None:
+            error["attempt"] = attempt
+        retry_sql = sql.RETRY_JOB if attempt is None else sql.RETRY_JOB_FENCED
+        end_sql = sql.END_JOB if attempt is None else sql.END_JOB_FENCED
         now = self._clock()
         row = exists = None
         async with self._query("fail_job") as db, db.transaction():
             if retryable:
                 retry = {"id": job_id, "now": now, "max_attempts": self._max_attempts, **error}
-                row = await db.fetch_one(sql.RETRY_JOB, retry)
+                row = await db.fetch_one(retry_sql, retry)
             if row is None:
                 end = {"id": job_id, "now": now, "status": final_status_for(kind).value, **error}
-                row = await db.fetch_one(sql.END_JOB, end)
+                row = await db.fetch_one(end_sql, end)
             if row is None:
                 exists = await db.fetch_one(sql.GET_JOB, {"id": job_id})
         if row is not None:

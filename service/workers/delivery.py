@@ -1,64 +1,247 @@
-"""Sending a job's result to its user — the first time, and again for a worker that died first.
+"""Delivery: sending a done job's result to its user, as a step of its own after ``done``.
 
-The result is recorded (``finish_job``) before it is sent and marked delivered after, so a worker
-killed in between leaves a ``done`` job without ``delivered_at``. When the queue hands that job's
-task to another worker, the job is no longer claimable, and :func:`redeliver_if_stranded` sends
-the stored result instead of doing nothing: the user gets the file, once in the normal case.
+``finish_job`` hands the delivery to the finishing worker (its token is ``delivery_attempts``,
+its lease ``delivery_lease_expires_at``). Each result document that reached the user is recorded
+on its own (``job_deliveries``) right after it was sent, and the job is marked ``delivered`` after
+the last one. A delivery that fails is retried a few times in place, then released with a backoff
+for the sweeper to claim again; one that dies with its worker is claimed again once its lease
+expires. A deliverer that takes over sends only the documents not recorded, marked "sent again".
+
+What can repeat: Telegram cannot say whether a request in flight when its sender died arrived,
+so the one document being sent at that moment may reach the user twice. Nothing else does.
+
+A delivery never fails the job: the job is done, whatever happens to the sending of its result.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import random
+import re
 import tempfile
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNotFound
 from aiogram.types import FSInputFile
 
-from service.db import Job, JobStatus
+from service import messages
+from service.db import RESULT_DOCUMENTS, Job
 from service.deps import Services
+from service.errors import InternalError, RetryableError
+from telemetry import slo
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
-def result_caption(job_id: str, summary_text: str) -> str:
+#: A file name Telegram shows; longer ones are cut (the job id in the caption identifies it).
+MAX_STEM_CHARS = 64
+#: Control characters (CR/LF break the multipart header Telegram parses: a 400), path separators
+#: and quotes never reach a file name we send.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\/]+')
+#: Telegram refuses these for good: the bot was blocked, the chat is gone, the request is wrong.
+PERMANENT_TELEGRAM_ERRORS = (TelegramForbiddenError, TelegramNotFound, TelegramBadRequest)
+
+
+def safe_stem(file_name: str) -> str:
+    """The user's file name without its extension, fit to be a document's name in a chat."""
+    stem = Path(_UNSAFE.sub(" ", file_name).strip()).stem
+    stem = " ".join(stem.split())[:MAX_STEM_CHARS].strip(" .")
+    return stem or "data"
+
+
+def document_name(job: Job, document: str) -> str:
+    return f"{safe_stem(job.file_name)}.{document}.csv"
+
+
+def result_caption(job_id: str, summary_text: str, *, resend: bool = False) -> str:
     """The job id leads, so the user (and the simulator) can match a result to its upload;
     Telegram caps captions at 1,024 characters."""
-    return f"Job {job_id}\n{summary_text}"[:1024]
+    head = f"Job {job_id} (sent again)" if resend else f"Job {job_id}"
+    return f"{head}\n{summary_text}"[:1024]
 
 
-async def send_result(bot: Bot, job: Job, cleaned: Path, profile: Path, caption: str) -> None:
-    stem = Path(job.file_name).stem or "data"
-    await bot.send_document(
-        job.chat_id, FSInputFile(cleaned, filename=f"{stem}.cleaned.csv"), caption=caption
-    )
-    await bot.send_document(job.chat_id, FSInputFile(profile, filename=f"{stem}.profile.csv"))
-
-
-def is_stranded(job: Job, lease_seconds: float, now: datetime | None = None) -> bool:
-    """A done job whose result was never marked sent, finished long enough ago (half a lease)
-    that the worker that finished it is presumed dead rather than still sending."""
-    if job.status is not JobStatus.DONE or job.delivered_at is not None or job.finished_at is None:
-        return False
-    now = now or datetime.now(UTC)
-    return now - job.finished_at >= timedelta(seconds=lease_seconds / 2)
-
-
-async def redeliver_if_stranded(services: Services, bot: Bot, job_id: str, lease_seconds: float) -> bool:
-    """Send a stranded job's stored result; ``True`` if it was sent."""
-    job = await services.repo.get_job(job_id)
-    if not is_stranded(job, lease_seconds) or job.cleaned_key is None or job.profile_key is None:
-        return False
+def summary_text_of(job: Job) -> str:
+    """The text the first caption carried, from the stored summary, so a resend says the same."""
     summary = job.summary or {}
-    text = f"{summary.get('rows_out', '?')} rows × {summary.get('columns', '?')} columns (sent again)."
-    with tempfile.TemporaryDirectory(prefix=f"csvbot-job-{job.id}-") as tmp:
-        cleaned = await services.storage.download_to_file(job.cleaned_key, Path(tmp))
-        profile = await services.storage.download_to_file(job.profile_key, Path(tmp))
-        await send_result(bot, job, cleaned, profile, result_caption(job.id, text))
-    await services.repo.mark_delivered(job.id)
-    log.warning(
-        "result of a job whose worker died before sending it was sent now",
-        extra={"event": "result_redelivered", "job_id": job.id},
+    text = summary.get("text")
+    if isinstance(text, str) and text:
+        return text
+    return f"{summary.get('rows_in', '?')} rows × {summary.get('columns', '?')} columns."
+
+
+def delivery_backoff(delivery_attempt: int) -> float:
+    """Full jitter, doubling from DELIVERY_BACKOFF_BASE_SECONDS, capped."""
+    ceiling = min(
+        slo.DELIVERY_BACKOFF_CAP_SECONDS, slo.DELIVERY_BACKOFF_BASE_SECONDS * 2 ** (delivery_attempt - 1)
     )
-    return True
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class DeliveryFenced(Exception):
+    """Another deliverer holds this job's delivery now: stop and send nothing more."""
+
+
+class Deliverer:
+    """Sends results. ``deliver`` never raises (except cancellation): it returns the outcome."""
+
+    def __init__(
+        self,
+        services: Services,
+        bot: Bot,
+        *,
+        send_attempts: int = slo.DELIVERY_SEND_ATTEMPTS,
+        retry_pause: Callable[[int], float] | None = None,
+    ) -> None:
+        self.services = services
+        self.bot = bot
+        self.send_attempts = send_attempts
+        self._pause = retry_pause or (lambda attempt: random.uniform(0, min(8.0, 0.5 * 2**attempt)))
+
+    async def deliver(self, job: Job, *, files: Mapping[str, Path] | None = None) -> str:
+        """Send what of ``job``'s result is not recorded yet. ``files``: the local results of the
+        worker that just finished it; without them the results are read from storage (a takeover).
+        Returns the ``csvbot_deliveries_total`` outcome."""
+        metrics = self.services.metrics
+        token = job.delivery_attempts
+        try:
+            with tempfile.TemporaryDirectory(prefix=f"csvbot-deliver-{job.id}-") as tmp:
+                await self._send_missing(job, token, files, Path(tmp))
+            if (
+                await self._retry(lambda: self.services.repo.mark_delivered(job.id, delivery_attempt=token))
+                is None
+            ):
+                raise DeliveryFenced
+        except DeliveryFenced:
+            metrics.fenced_writes.labels("deliver").inc()
+            metrics.deliveries.labels("fenced").inc()
+            log.warning(
+                "delivery refused: another worker holds this job's delivery now; sending nothing more",
+                extra={"event": "delivery_fenced", "job_id": job.id, "delivery_attempt": token},
+            )
+            return "fenced"
+        except PERMANENT_TELEGRAM_ERRORS as exc:
+            return await self._give_up(job, token, exc)
+        except Exception as exc:
+            return await self._release(job, token, exc)
+        metrics.deliveries.labels("delivered").inc()
+        log.info(
+            "result delivered",
+            extra={"event": "result_delivered", "job_id": job.id, "delivery_attempt": token},
+        )
+        return "delivered"
+
+    async def _send_missing(self, job: Job, token: int, files: Mapping[str, Path] | None, tmp: Path) -> None:
+        metrics = self.services.metrics
+        already = await self._retry(lambda: self.services.repo.delivered_documents(job.id))
+        # A takeover (or a worker that recorded part of it) may repeat what was in flight: say so.
+        resend = files is None or bool(already)
+        if files is None and not already:
+            with contextlib.suppress(Exception):  # the progress message is best-effort
+                if job.progress_message_id is not None:
+                    await self.bot.edit_message_text(
+                        text=messages.done(job.id), chat_id=job.chat_id, message_id=job.progress_message_id
+                    )
+        caption = result_caption(job.id, summary_text_of(job), resend=resend)
+        for document in RESULT_DOCUMENTS:
+            if document not in already:
+                # The cleaned file carries the summary; a resent profile says it is a resend.
+                text = (
+                    caption if document == "cleaned" else (f"Job {job.id} (sent again)" if resend else None)
+                )
+                await self._send_one(job, token, document, caption=text, files=files, tmp=tmp)
+                metrics.documents_sent.labels("resend" if resend else "first").inc()
+
+    async def _send_one(
+        self,
+        job: Job,
+        token: int,
+        document: str,
+        *,
+        caption: str | None,
+        files: Mapping[str, Path] | None,
+        tmp: Path,
+    ) -> None:
+        async def send() -> None:
+            path = files[document] if files is not None else await self._download(job, document, tmp)
+            await self._send(job, document, path, caption)
+
+        async def record() -> bool:
+            return await self.services.repo.record_document_delivered(
+                job.id, document, delivery_attempt=token
+            )
+
+        await self._retry(send)
+        if not await self._retry(record):
+            raise DeliveryFenced
+
+    async def _download(self, job: Job, document: str, tmp: Path) -> Path:
+        key = job.cleaned_key if document == "cleaned" else job.profile_key
+        if key is None:
+            raise InternalError(f"done job {job.id} has no {document} key")
+        folder = tmp / document
+        folder.mkdir(exist_ok=True)
+        return await self.services.storage.download_to_file(key, folder)
+
+    async def _send(self, job: Job, document: str, path: Path, caption: str | None) -> None:
+        await self.bot.send_document(
+            job.chat_id,
+            FSInputFile(path, filename=document_name(job, document)),
+            caption=caption,
+        )
+
+    async def _retry(self, call: Callable[[], Awaitable[T]]) -> T:
+        """A few tries in place for a failure that may pass (storage, database, Telegram 5xx);
+        a permanent refusal or the last failure goes up."""
+        for attempt in range(1, self.send_attempts + 1):
+            try:
+                return await call()
+            except (DeliveryFenced, *PERMANENT_TELEGRAM_ERRORS):
+                raise
+            except Exception:
+                if attempt == self.send_attempts:
+                    raise
+                await asyncio.sleep(self._pause(attempt))
+        raise AssertionError("unreachable")
+
+    async def _give_up(self, job: Job, token: int, exc: Exception) -> str:
+        metrics = self.services.metrics
+        metrics.deliveries.labels("given_up").inc()
+        metrics.count_error("telegram", "telegram_unavailable")
+        log.error(
+            "Telegram refused the result for good; not sending it again",
+            extra={"event": "delivery_given_up", "job_id": job.id, "error": type(exc).__name__},
+        )
+        with contextlib.suppress(Exception):
+            await self.services.repo.give_up_delivery(
+                job.id, delivery_attempt=token, error=f"{type(exc).__name__}: {exc}"
+            )
+        return "given_up"
+
+    async def _release(self, job: Job, token: int, exc: Exception) -> str:
+        """Let the sweeper try again after a backoff; if even that cannot be recorded, the
+        delivery lease expires and the sweeper tries then."""
+        metrics = self.services.metrics
+        metrics.deliveries.labels("retry").inc()
+        kind = exc.kind if isinstance(exc, RetryableError) else "internal"
+        metrics.count_error("worker", kind)
+        wait = delivery_backoff(token)
+        log.warning(
+            "could not deliver the result; the sweeper will try again",
+            exc_info=not isinstance(exc, RetryableError),
+            extra={
+                "event": "delivery_retry",
+                "job_id": job.id,
+                "delivery_attempt": token,
+                "error": type(exc).__name__,
+                "retry_in_seconds": round(wait, 1),
+            },
+        )
+        with contextlib.suppress(Exception):
+            await self.services.repo.release_delivery(job.id, delivery_attempt=token, retry_in_seconds=wait)
+        return "retry"
