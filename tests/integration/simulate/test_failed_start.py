@@ -23,7 +23,7 @@ def test_simulate_with_unreachable_storage_exits_2_instead_of_hanging(tmp_path: 
             "STORAGE_SLOW_SECONDS": "1",
         }
     )
-    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+    done = subprocess.run(
         [sys.executable, "-m", "service", "simulate", "--duration", "2", "--metrics-port", "0"],
         env=env,
         cwd=tmp_path,

@@ -22,6 +22,17 @@ def test_every_latency_threshold_and_slo_is_listed_for_the_bucket_check() -> Non
         "WORKER_HEARTBEAT_INTERVAL_SECONDS",
         "WORKER_HEARTBEAT_STALE_SECONDS",
         "JOB_LEASE_SECONDS",
+        # Backoffs, staleness bounds of the sweeper, readiness probing and the worker's drain.
+        "JOB_RETRY_BACKOFF_CAP_SECONDS",
+        "JOB_QUEUED_STALE_SECONDS",
+        "JOB_RECEIVED_STALE_SECONDS",
+        "DELIVERY_BACKOFF_BASE_SECONDS",
+        "DELIVERY_BACKOFF_CAP_SECONDS",
+        "BROKER_BACKOFF_BASE_SECONDS",
+        "BROKER_BACKOFF_CAP_SECONDS",
+        "READINESS_CHECK_INTERVAL_SECONDS",
+        "READINESS_PROBE_TIMEOUT_SECONDS",
+        "WORKER_DRAIN_SECONDS",
     }
     for name, value in vars(slo).items():
         if name.isupper() and name.endswith("_SECONDS") and name not in not_histogram_thresholds:
