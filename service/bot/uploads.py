@@ -99,15 +99,26 @@ async def on_document(message: Message, bot: Bot, services: Services, update_out
     )
     # Queued before it is enqueued, so a worker that picks the task up at once can claim it.
     await services.repo.mark_queued(job_id)
+    # The "queued" edit goes out before the task exists: sent after it, a delayed edit (one 429
+    # or 502 is enough) would land after the worker's final edit and hide the result.
+    await announce_queued(bot, message.chat.id, progress.message_id, job_id)
     await services.enqueue(job_id, carrier)
     log.info(
         "upload accepted",
         extra={"event": "upload_accepted", "job_id": job_id, "user_id": user.id, "bytes": size},
     )
     update_outcome.outcome = "ok"
-    await bot.edit_message_text(
-        text=messages.queued(job_id), chat_id=message.chat.id, message_id=progress.message_id
-    )
+
+
+async def announce_queued(bot: Bot, chat_id: int, message_id: int, job_id: str) -> None:
+    """Best effort: a failed edit must not keep the job from being enqueued."""
+    try:
+        await bot.edit_message_text(text=messages.queued(job_id), chat_id=chat_id, message_id=message_id)
+    except Exception as exc:
+        log.info(
+            "queued edit failed",
+            extra={"event": "progress_edit_failed", "job_id": job_id, "error": type(exc).__name__},
+        )
 
 
 async def _download(bot: Bot, services: Services, file_id: str, path: Path) -> None:
