@@ -22,6 +22,7 @@ from service.db import Repository
 from service.deps import Services
 from service.process import DRAIN_SECONDS, OpenProcess, open_process
 from service.runtime import Telemetry, run_until_signal
+from service.spool import UploadDesk, open_upload_desk
 from service.storage import Storage
 from service.workers.runner import JobRunner
 
@@ -42,6 +43,7 @@ class BotApp:
         self.dp: Dispatcher | None = None
         self._opened: OpenProcess | None = None
         self._webhook_handler: SimpleRequestHandler | None = None
+        self.upload_desk: UploadDesk | None = None
         self._stack = contextlib.AsyncExitStack()
 
     @property
@@ -71,6 +73,11 @@ class BotApp:
         )
         repo = self._opened.services.repo
         self.dp = build_dispatcher(self._opened.services)
+        self.upload_desk = open_upload_desk(settings, self._opened.services, self._opened.bot)
+        # Stopped before what open_process opened closes; what still waits stays spooled.
+        self._stack.push_async_callback(self.upload_desk.stop)
+        self.dp["upload_desk"] = self.upload_desk
+        self.upload_desk.start()
         self.telemetry.health.set("bot", True)
         log.info(
             "csvbot started",
