@@ -10,7 +10,9 @@ is down the file stays spooled and is finished when they are back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +39,10 @@ from telemetry.tracing import inject_context
 
 log = logging.getLogger(__name__)
 
+#: Attempts of the file download before the upload fails, and the ceiling of the wait between
+#: them: 5 attempts over up to ~10 s ride out a burst of 429s or 502s.
+DOWNLOAD_ATTEMPTS = 5
+DOWNLOAD_BACKOFF_CAP_SECONDS = 4.0
 #: The byte quota counts the uploads of the last 24 hours (a rolling day).
 QUOTA_WINDOW = timedelta(hours=24)
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab", ".psv")
@@ -150,15 +156,24 @@ async def check_quotas(services: Services, desk: UploadDesk, user_id: int, file_
 
 
 async def _download(bot: Bot, services: Services, file_id: str, path: Path) -> None:
-    """Stream the user's file from Telegram to ``path``, measured like any Bot API call."""
+    """Stream the user's file from Telegram to ``path``, measured like any Bot API call.
+
+    The file GET does not go through the Bot API session's retries, and a 429 or 5xx on it would
+    otherwise cost the user a resend: it is retried (full jitter, capped) — it only reads.
+    """
     label = method_label("downloadFile")
-    started = time.perf_counter()
-    status = "ok"
-    try:
-        await bot.download(file_id, destination=path)
-    except Exception:
-        status = "network_error"
-        raise
-    finally:
-        services.metrics.telegram_requests.labels(label, status).inc()
-        services.metrics.telegram_request_duration.labels(label).observe(time.perf_counter() - started)
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        started = time.perf_counter()
+        status = "ok"
+        try:
+            await bot.download(file_id, destination=path)
+            return
+        except Exception:
+            status = "network_error"
+            if attempt == DOWNLOAD_ATTEMPTS:
+                raise
+            log.info("file download failed; retrying", extra={"event": "download_retry", "attempt": attempt})
+        finally:
+            services.metrics.telegram_requests.labels(label, status).inc()
+            services.metrics.telegram_request_duration.labels(label).observe(time.perf_counter() - started)
+        await asyncio.sleep(random.uniform(0, min(DOWNLOAD_BACKOFF_CAP_SECONDS, 0.5 * 2**attempt)))
