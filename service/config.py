@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     max_columns: int = Field(default=500, ge=1, le=100_000)
     max_field_chars: int = Field(default=100_000, ge=1)
 
+    # --- Upload spool and per-user quotas ---------------------------------------------------
+    #: Where accepted uploads wait for storage, the database or the broker; unset: ``spool``
+    #: beside STORAGE_DIR (``data/spool``, on the data volume).
+    spool_dir: Path | None = None
+    spool_max_bytes: int = Field(default=slo.SPOOL_MAX_BYTES_DEFAULT, ge=0)
+    spool_max_age_seconds: float = Field(default=slo.SPOOL_MAX_AGE_SECONDS, gt=0, le=86_400)
+    quota_active_jobs: int = Field(default=slo.QUOTA_ACTIVE_JOBS_DEFAULT, ge=1, le=1000)
+    quota_daily_bytes: int = Field(default=slo.QUOTA_DAILY_BYTES_DEFAULT, ge=1)
+
     # --- Telemetry --------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     #: Optional file sink; stderr always (Railway and Docker collect stderr).
@@ -153,6 +162,10 @@ class Settings(BaseSettings):
     @property
     def uses_postgres(self) -> bool:
         return self.database_url is not None
+
+    @property
+    def spool_path(self) -> Path:
+        return self.spool_dir or self.storage_dir.parent / "spool"
 
     @property
     def uses_redis(self) -> bool:

@@ -111,3 +111,58 @@ def not_admin() -> str:
 
 def too_fast() -> str:
     return "You're sending messages too fast. Please wait a few seconds."
+
+
+# --- upload spool and quotas -----------------------------------------------------------------
+
+_DEPENDENCY_NAMES = {"storage": "File storage", "database": "Our database", "broker": "Our job queue"}
+
+
+def _dependency(name: str) -> str:
+    return _DEPENDENCY_NAMES.get(name, "A service we depend on")
+
+
+def waiting_for(file_name: str, dependency: str) -> str:
+    return (
+        f"Got {file_name}. {_dependency(dependency)} isn't answering right now, so I've kept your "
+        "file here and will queue it as soon as it's back. No need to send it again."
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    return f"{seconds / 60:.0f} minutes"
+
+
+def spool_gave_up(file_name: str, dependency: str, waited_seconds: float) -> str:
+    return (
+        f"Sorry: {_dependency(dependency).lower()} stayed unavailable for {_duration(waited_seconds)}, so I "
+        f"could not queue {file_name} and have deleted my copy. Please send it again later."
+    )
+
+
+def spool_full(dependency: str) -> str:
+    return (
+        f"{_dependency(dependency)} is unavailable right now and I have no room left to keep your "
+        "file, so it was not saved. Please send it again in a few minutes."
+    )
+
+
+def spool_failed(file_name: str) -> str:
+    return f"Sorry: I could not queue {file_name}. Please send it again."
+
+
+def quota_active_jobs(limit: int) -> str:
+    return (
+        f"You already have {limit} {'file' if limit == 1 else 'files'} in progress, the most I take "
+        "from one person at a time. "
+        "Please send this one again when one of them is done."
+    )
+
+
+def quota_daily_bytes(used: int, limit: int) -> str:
+    return (
+        f"You've sent {_mb(used)} in the last 24 hours; the limit is {_mb(limit)} a day. "
+        "Please send this file again later."
+    )

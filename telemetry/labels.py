@@ -14,6 +14,7 @@ from __future__ import annotations
 #: Every ``kind`` of service/errors.py (checked by tests/unit/telemetry/test_labels.py).
 ERROR_KINDS: tuple[str, ...] = (
     "bad_encoding",
+    "broker_unavailable",
     "config",
     "db_pool_exhausted",
     "db_unavailable",
@@ -25,6 +26,7 @@ ERROR_KINDS: tuple[str, ...] = (
     "job_not_found",
     "malformed_csv",
     "not_csv",
+    "quota_exceeded",
     "storage_integrity",
     "storage_not_found",
     "storage_rejected",
@@ -74,6 +76,7 @@ DB_QUERIES: tuple[str, ...] = (
     "fail_job",
     "requeue_stale_jobs",
     "count_jobs",
+    "user_usage",
 )
 #: The job path's recovery queries (service/db/recovery.py): the sweeper and the delivery step.
 DB_QUERIES = (*DB_QUERIES, "sweep_jobs", "claim_delivery", "record_delivery", "list_deliveries")
@@ -134,3 +137,11 @@ DOCUMENT_SENDS: tuple[str, ...] = ("first", "resend")
 #: Why a worker could not read from the broker: unreachable, too slow, or its consumer group
 #: gone (Redis restarted empty), anything else.
 BROKER_RECEIVE_ERRORS: tuple[str, ...] = ("connection", "timeout", "no_group", "other")
+# --- upload spool and quotas -----------------------------------------------------------------
+#: What a spooled upload waited for.
+SPOOL_DEPENDENCIES: tuple[str, ...] = ("storage", "database", "broker")
+#: Why a spooled upload was finished later: a dependency came back, or a restarted bot replayed
+#: what the previous process left (``restart``).
+SPOOL_REPLAY_REASONS: tuple[str, ...] = ("storage", "database", "broker", "restart")
+#: Which per-user quota refused an upload.
+QUOTAS: tuple[str, ...] = ("active_jobs", "daily_bytes")

@@ -424,6 +424,50 @@ class Metrics:
             "1 while this worker can read tasks from the broker, 0 while it cannot.",
             registry=r,
         )
+        # --- upload spool and quotas ---------------------------------------------------------
+        self.spool_bytes = Gauge(
+            "csvbot_spool_bytes",
+            "Bytes of uploads kept in the local spool until they are stored, recorded and queued.",
+            registry=r,
+        )
+        self.spool_entries = Gauge(
+            "csvbot_spool_entries",
+            "Uploads kept in the local spool.",
+            registry=r,
+        )
+        self.spool_spooled = Counter(
+            "csvbot_spool_spooled",
+            "Uploads that had to wait in the spool for a dependency, by dependency.",
+            ["dependency"],
+            registry=r,
+        )
+        _preinit(self.spool_spooled, L.SPOOL_DEPENDENCIES)
+        self.spool_replayed = Counter(
+            "csvbot_spool_replayed",
+            "Spooled uploads finished later (queued as jobs), by what they had waited for.",
+            ["reason"],
+            registry=r,
+        )
+        _preinit(self.spool_replayed, L.SPOOL_REPLAY_REASONS)
+        self.spool_expired = Counter(
+            "csvbot_spool_expired",
+            "Spooled uploads given up after SPOOL_MAX_AGE_SECONDS, by the dependency still down.",
+            ["dependency"],
+            registry=r,
+        )
+        _preinit(self.spool_expired, L.SPOOL_DEPENDENCIES)
+        self.spool_full = Counter(
+            "csvbot_spool_full",
+            "Uploads the spool had no room for (SPOOL_MAX_BYTES).",
+            registry=r,
+        )
+        self.quota_refused = Counter(
+            "csvbot_quota_refused",
+            "Uploads refused by a per-user quota, by quota.",
+            ["quota"],
+            registry=r,
+        )
+        _preinit(self.quota_refused, L.QUOTAS)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -456,6 +500,8 @@ def declared_label_values() -> dict[str, tuple[str, ...]]:
         "write": L.FENCED_WRITES,
         "send": L.DOCUMENT_SENDS,
         "service": L.SERVICES,
+        "dependency": L.SPOOL_DEPENDENCIES,
+        "quota": L.QUOTAS,
     }
 
 
@@ -480,4 +526,6 @@ def allowed_values_for(family: str, label: str) -> Iterable[str] | None:
         return _KIND_SETS[family]
     if label == "direction" and family == "csvbot_db_session_limit_changes":
         return L.LIMIT_CHANGE_DIRECTIONS
+    if label == "reason" and family == "csvbot_spool_replayed":
+        return L.SPOOL_REPLAY_REASONS
     return declared_label_values().get(label, ())

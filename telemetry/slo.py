@@ -281,3 +281,18 @@ THRESHOLD_BUCKETS: tuple[tuple[str, float, tuple[float, ...]], ...] = (
     ("EVENT_LOOP_LAG_LOG_SECONDS", EVENT_LOOP_LAG_LOG_SECONDS, LOOP_LAG_BUCKETS),
     ("EVENT_LOOP_LAG_P99_WARN_SECONDS", EVENT_LOOP_LAG_P99_WARN_SECONDS, LOOP_LAG_BUCKETS),
 )
+
+# --- upload spool and quotas -----------------------------------------------------------------
+#: How long a spooled upload waits for storage, the database or the broker before the user is
+#: told to send it again: 10 minutes outlasts a restart or failover of any of them, and is short
+#: enough that a user still remembers the file.
+SPOOL_MAX_AGE_SECONDS = 600.0
+#: Ceiling of the jittered backoff between attempts to finish a spooled upload: a dependency that
+#: comes back is noticed within this long, and 100 waiting uploads make ~10 attempts per second.
+SPOOL_RETRY_CAP_SECONDS = 10.0
+#: 512 MiB of spool: 25 maximum-size uploads, or hours of typical ones (median 16 KB).
+SPOOL_MAX_BYTES_DEFAULT = 512 * 1024 * 1024
+#: Jobs one user may have received, queued or running at once.
+QUOTA_ACTIVE_JOBS_DEFAULT = 3
+#: Bytes one user may upload per 24 hours: 10 maximum-size files.
+QUOTA_DAILY_BYTES_DEFAULT = 200 * 1024 * 1024

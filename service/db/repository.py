@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from service.db.models import DeliveryClaims, Job, JobStatus, StaleJobs, User
+from service.db.quota_sql import UserUsage
 
 LimitSource = Literal["operator", "auto"]
 
@@ -202,6 +203,12 @@ class Repository(Protocol):
 
     async def count_jobs_by_status(self) -> dict[JobStatus, int]:
         """How many jobs are in each state (every status present, zero included)."""
+        ...
+
+    # --- per-user quotas --------------------------------------------------------------------
+
+    async def user_usage(self, user_id: int, since: datetime) -> UserUsage:
+        """The user's jobs in flight and the bytes of jobs created since ``since``."""
         ...
 
     # --- lifecycle --------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from opentelemetry import trace
 
 from service.config import Settings
-from service.db import sql
+from service.db import quota_sql, sql
 from service.db.instrumentation import IsUnavailable, QueryInstrumentation
 from service.db.limiter import SessionLimiter
 from service.db.models import (
@@ -32,6 +32,7 @@ from service.db.models import (
     new_job_id,
     utc_now,
 )
+from service.db.quota_sql import UserUsage
 from service.db.recovery import RecoveryQueries
 from service.db.repository import LimitSource
 from service.errors import ConfigError, InternalError, JobNotFoundError
@@ -329,6 +330,13 @@ class SqlRepository(RecoveryQueries, ABC):
         async with self._query("count_jobs") as db:
             rows = await db.fetch_all(sql.COUNT_BY_STATUS, {})
         return complete_status_counts({row["status"]: row["n"] for row in rows})
+
+    async def user_usage(self, user_id: int, since: datetime) -> UserUsage:
+        async with self._query("user_usage") as db:
+            row = await db.fetch_one(quota_sql.USER_USAGE, {"user_id": user_id, "since": since})
+        if row is None:
+            return UserUsage(active_jobs=0, bytes_since=0)
+        return UserUsage(active_jobs=int(row["active_jobs"] or 0), bytes_since=int(row["bytes_since"] or 0))
 
     async def health(self) -> None:
         async with self._query("health") as db:
