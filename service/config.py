@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     max_columns: int = Field(default=500, ge=1, le=100_000)
     max_field_chars: int = Field(default=100_000, ge=1)
 
+    # --- CSV processing ---------------------------------------------------------------------
+    #: ``process``: each job's CSV work runs in a child process (WORKER_CONCURRENCY of them), so
+    #: it never holds the event loop's GIL. ``thread``: in a thread of this process, for hosts
+    #: that cannot start processes (and to measure the difference, bench/csv_pool_bench.py).
+    csv_executor: Literal["process", "thread"] = "process"
+    #: Past this a job's CSV processing is stopped and the job fails (processing_timeout).
+    job_process_timeout_seconds: float = Field(default=slo.JOB_PROCESS_TIMEOUT_SECONDS, gt=0, le=86_400)
+
     # --- Telemetry --------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     #: Optional file sink; stderr always (Railway and Docker collect stderr).

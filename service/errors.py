@@ -192,6 +192,13 @@ class TelegramUnavailableError(RetryableError):
     kind = "telegram_unavailable"
 
 
+class ProcessingTimeoutError(PermanentError):
+    """A job's CSV processing ran past JOB_PROCESS_TIMEOUT_SECONDS and was stopped."""
+
+    kind = "processing_timeout"
+    user_message = "That file took too long to process. Please split it into smaller files."
+
+
 class InternalError(PermanentError):
     """A bug: an exception the service did not expect. Logged with its stack."""
 

@@ -25,6 +25,7 @@ ERROR_KINDS: tuple[str, ...] = (
     "job_not_found",
     "malformed_csv",
     "not_csv",
+    "processing_timeout",
     "storage_integrity",
     "storage_not_found",
     "storage_rejected",
@@ -118,3 +119,8 @@ JOB_OUTCOMES: tuple[str, ...] = ("ok", "rejected", "failed")
 JOB_STAGES: tuple[str, ...] = ("download", "process", "upload", "notify")
 #: Why a job was queued again: a retryable error, or the reaper found its lease expired.
 REQUEUE_REASONS: tuple[str, ...] = ("retry", "lease_expired")
+
+# --- CSV child processes ---------------------------------------------------------------------
+#: Why a CSV child process was killed and replaced: it did not stop when its job was cancelled
+#: or passed its deadline, or it died under a job.
+CSV_POOL_RESTART_CAUSES: tuple[str, ...] = ("cancelled", "deadline", "crashed")

@@ -321,6 +321,25 @@ class Metrics:
             registry=r,
         )
 
+        # --- CSV child processes (service/workers/csv_pool.py) ----------------------------
+        self.csv_pool_size = Gauge(
+            "csvbot_csv_pool_processes",
+            "CSV child processes this process keeps (WORKER_CONCURRENCY; 0 on the thread path).",
+            registry=r,
+        )
+        self.csv_pool_busy = Gauge(
+            "csvbot_csv_pool_busy",
+            "CSV child processes working on a job now.",
+            registry=r,
+        )
+        self.csv_pool_restarts = Counter(
+            "csvbot_csv_pool_restarts",
+            "CSV child processes killed and replaced, by cause.",
+            ["cause"],
+            registry=r,
+        )
+        _preinit(self.csv_pool_restarts, L.CSV_POOL_RESTART_CAUSES)
+
     # --- helpers -----------------------------------------------------------------------------
 
     def count_error(self, component: str, kind: str) -> None:
@@ -350,6 +369,7 @@ def declared_label_values() -> dict[str, tuple[str, ...]]:
         "stage": L.JOB_STAGES,
         "reason": L.REQUEUE_REASONS,
         "service": L.SERVICES,
+        "cause": L.CSV_POOL_RESTART_CAUSES,
     }
 
 

@@ -250,3 +250,8 @@ THRESHOLD_BUCKETS: tuple[tuple[str, float, tuple[float, ...]], ...] = (
     ("EVENT_LOOP_LAG_LOG_SECONDS", EVENT_LOOP_LAG_LOG_SECONDS, LOOP_LAG_BUCKETS),
     ("EVENT_LOOP_LAG_P99_WARN_SECONDS", EVENT_LOOP_LAG_P99_WARN_SECONDS, LOOP_LAG_BUCKETS),
 )
+
+# --- CSV processing deadline -----------------------------------------------------------------
+#: A job's CSV processing is stopped past this: 40× the 3 s a 20 MB file takes, and well under
+#: the job lease, so a live job is never mistaken for a dead one while it is processing.
+JOB_PROCESS_TIMEOUT_SECONDS = 120.0
