@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9464, ge=0, le=65535)
     otel_exporter_otlp_endpoint: str | None = None
 
+    # --- Telemetry level --------------------------------------------------------------------
+    #: ``minimal``: logs at WARNING and above, no spans, no per-update metrics middleware. Only
+    #: to measure what telemetry costs (bench/capacity_bench.py); production runs ``full``.
+    telemetry: Literal["full", "minimal"] = "full"
+
     # --- validators -------------------------------------------------------------------------
 
     @field_validator("admin_ids", mode="before")

@@ -23,7 +23,8 @@ def build_dispatcher(services: Services) -> Dispatcher:
     # update's span (and its trace id), and the handler can set the update's outcome.
     errors_middleware = next(m for m in dp.update.outer_middleware if isinstance(m, ErrorsMiddleware))
     dp.update.outer_middleware.unregister(errors_middleware)
-    dp.update.outer_middleware(UpdateTelemetryMiddleware(services.metrics, ActiveUsers()))
+    if services.settings.telemetry == "full":  # TELEMETRY=minimal measures what this costs
+        dp.update.outer_middleware(UpdateTelemetryMiddleware(services.metrics, ActiveUsers()))
     dp.update.outer_middleware(errors_middleware)
     dp.message.outer_middleware(
         FloodLimitMiddleware(
