@@ -11,6 +11,7 @@ scale (1.0 = at the limit):
 * the CSV pool — mean share of busy child processes (sampled ``csvbot_csv_pool_busy``);
 * the database pool — pool waits p95 over the alert's threshold;
 * the event loop — lag p99 over the alert's threshold;
+* the host — its 1-minute load average over the cores: other work on the machine;
 * Telegram — the process holding the emulator and the users (CPU over one core): when it is the
   highest, the load generator, not the service, set the limit and the step says so.
 """
@@ -102,7 +103,9 @@ def pressures(
     pool_size: int,
     db_wait_p95: float | None,
     loop_lag_p99: float | None,
+    host_load: float | None = None,
 ) -> dict[str, float]:
+    """Candidate → use over capacity, highest first; ``host_load`` defaults to the 1-min average."""
     out: dict[str, float] = {}
     for role, cores in cpu.items():
         if role.endswith(" children"):
@@ -111,7 +114,12 @@ def pressures(
             out["Telegram side (users + emulator process CPU, cores / 1)"] = cores
         else:
             out[f"CPU of {role} (cores / 1)"] = cores
-    out[f"machine CPU (all processes / {os.cpu_count()} cores)"] = sum(cpu.values()) / (os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
+    out[f"machine CPU (this run's processes / {cores} cores)"] = sum(cpu.values()) / cores
+    # Everything else on the host: a run queue longer than the cores starves every process of
+    # ours, saturated or not (a shared machine, a noisy neighbour).
+    load = os.getloadavg()[0] if host_load is None else host_load
+    out[f"host run queue (1-min load average / {cores} cores)"] = load / cores
     if pool_share is not None:
         out["CSV pool (busy share)"] = pool_share
     if db_wait_p95 is not None:
