@@ -60,14 +60,14 @@ async def simulate_once(
             with Live(status.render(), console=console, refresh_per_second=4, transient=False) as view:
                 while not run.done():
                     status.sample()
-                    pool.sample(h.telemetry.metrics.registry)
+                    pool.sample_every(h.telemetry.metrics.registry, 10)
                     view.update(status.render())
                     await asyncio.sleep(0.5)
         else:
             ticks = 0
             while not run.done():
                 status.sample()
-                pool.sample(h.telemetry.metrics.registry)
+                pool.sample_every(h.telemetry.metrics.registry, 10)
                 await asyncio.sleep(0.5)
                 ticks += 1
                 if ticks % 10 == 0:

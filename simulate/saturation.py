@@ -91,6 +91,14 @@ class PoolSampler:
             self.size += size
             self.samples += 1
 
+    ticks: int = 0
+
+    def sample_every(self, registry: Any, ticks: int) -> None:
+        """Sample on every ``ticks``-th call: each read of a registry walks all of it."""
+        self.ticks += 1
+        if self.ticks % ticks == 1 or ticks == 1:
+            self.sample(registry)
+
     @property
     def share(self) -> float | None:
         return self.busy / self.size if self.size else None
