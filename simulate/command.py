@@ -184,6 +184,7 @@ async def _find_capacity(
     if failing is not None:
         bottleneck = saturated_resource(failing)
         console.print(f"first to saturate: {bottleneck}")
+        console.print(f"pressures at the failing step: {describe(failing.saturation, 4)}")
         summary["saturated_first"] = bottleneck
         summary["failing_hints"] = failing.hints
     _write_json(args.report, summary)
