@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     spool_max_age_seconds: float = Field(default=slo.SPOOL_MAX_AGE_SECONDS, gt=0, le=86_400)
     quota_active_jobs: int = Field(default=slo.QUOTA_ACTIVE_JOBS_DEFAULT, ge=1, le=1000)
     quota_daily_bytes: int = Field(default=slo.QUOTA_DAILY_BYTES_DEFAULT, ge=1)
+    # --- CSV processing ---------------------------------------------------------------------
+    #: ``process``: each job's CSV work runs in a child process (WORKER_CONCURRENCY of them), so
+    #: it never holds the event loop's GIL. ``thread``: in a thread of this process, for hosts
+    #: that cannot start processes (and to measure the difference, bench/csv_pool_bench.py).
+    csv_executor: Literal["process", "thread"] = "process"
+    #: Past this a job's CSV processing is stopped and the job fails (processing_timeout).
+    job_process_timeout_seconds: float = Field(default=slo.JOB_PROCESS_TIMEOUT_SECONDS, gt=0, le=86_400)
 
     # --- Telemetry --------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -96,6 +103,11 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9464, ge=0, le=65535)
     otel_exporter_otlp_endpoint: str | None = None
+
+    # --- Telemetry level --------------------------------------------------------------------
+    #: ``minimal``: logs at WARNING and above, no spans, no per-update metrics middleware. Only
+    #: to measure what telemetry costs (bench/capacity_bench.py); production runs ``full``.
+    telemetry: Literal["full", "minimal"] = "full"
 
     # --- validators -------------------------------------------------------------------------
 

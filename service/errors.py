@@ -209,6 +209,11 @@ class QuotaExceededError(PermanentError):
 
     kind = "quota_exceeded"
     user_message = "You have reached your upload quota. Please wait a little and try again."
+class ProcessingTimeoutError(PermanentError):
+    """A job's CSV processing ran past JOB_PROCESS_TIMEOUT_SECONDS and was stopped."""
+
+    kind = "processing_timeout"
+    user_message = "That file took too long to process. Please split it into smaller files."
 
 
 class InternalError(PermanentError):

@@ -28,6 +28,7 @@ from service.runtime import Telemetry
 from service.storage import build_storage
 from service.telegram import build_bot
 from service.workers.broker import ConsumerState, build_broker, make_kick
+from service.workers.csv_pool import open_csv_executor
 from service.workers.reaper import Reaper
 from service.workers.runner import JobRunner
 from service.workers.sweeper import Sweeper
@@ -86,7 +87,9 @@ async def open_process(
         )
         runner = reaper = None
         if run_jobs:
-            runner = JobRunner(services, bot, kick, lease_seconds=settings.job_lease_seconds)
+            # Opened before the runner drains (closed after): running jobs finish in their children.
+            csv = await stack.enter_async_context(open_csv_executor(settings, metrics))
+            runner = JobRunner(services, bot, kick, lease_seconds=settings.job_lease_seconds, csv=csv)
             broker.state.csvbot_runner = runner
             stack.push_async_callback(runner.drain, drain_seconds)
             # The in-process queue died with the previous process: every queued job lost its task.

@@ -26,6 +26,7 @@ ERROR_KINDS: tuple[str, ...] = (
     "job_not_found",
     "malformed_csv",
     "not_csv",
+    "processing_timeout",
     "quota_exceeded",
     "storage_integrity",
     "storage_not_found",
@@ -145,3 +146,7 @@ SPOOL_DEPENDENCIES: tuple[str, ...] = ("storage", "database", "broker")
 SPOOL_REPLAY_REASONS: tuple[str, ...] = ("storage", "database", "broker", "restart")
 #: Which per-user quota refused an upload.
 QUOTAS: tuple[str, ...] = ("active_jobs", "daily_bytes")
+# --- CSV child processes ---------------------------------------------------------------------
+#: Why a CSV child process was killed and replaced: it did not stop when its job was cancelled
+#: or passed its deadline, or it died under a job.
+CSV_POOL_RESTART_CAUSES: tuple[str, ...] = ("cancelled", "deadline", "crashed")

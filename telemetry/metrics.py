@@ -468,6 +468,24 @@ class Metrics:
             registry=r,
         )
         _preinit(self.quota_refused, L.QUOTAS)
+        # --- CSV child processes (service/workers/csv_pool.py) ----------------------------
+        self.csv_pool_size = Gauge(
+            "csvbot_csv_pool_processes",
+            "CSV child processes this process keeps (WORKER_CONCURRENCY; 0 on the thread path).",
+            registry=r,
+        )
+        self.csv_pool_busy = Gauge(
+            "csvbot_csv_pool_busy",
+            "CSV child processes working on a job now.",
+            registry=r,
+        )
+        self.csv_pool_restarts = Counter(
+            "csvbot_csv_pool_restarts",
+            "CSV child processes killed and replaced, by cause.",
+            ["cause"],
+            registry=r,
+        )
+        _preinit(self.csv_pool_restarts, L.CSV_POOL_RESTART_CAUSES)
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -502,6 +520,7 @@ def declared_label_values() -> dict[str, tuple[str, ...]]:
         "service": L.SERVICES,
         "dependency": L.SPOOL_DEPENDENCIES,
         "quota": L.QUOTAS,
+        "cause": L.CSV_POOL_RESTART_CAUSES,
     }
 
 

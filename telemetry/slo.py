@@ -296,3 +296,7 @@ SPOOL_MAX_BYTES_DEFAULT = 512 * 1024 * 1024
 QUOTA_ACTIVE_JOBS_DEFAULT = 3
 #: Bytes one user may upload per 24 hours: 10 maximum-size files.
 QUOTA_DAILY_BYTES_DEFAULT = 200 * 1024 * 1024
+# --- CSV processing deadline -----------------------------------------------------------------
+#: A job's CSV processing is stopped past this: 40× the 3 s a 20 MB file takes, and well under
+#: the job lease, so a live job is never mistaken for a dead one while it is processing.
+JOB_PROCESS_TIMEOUT_SECONDS = 120.0

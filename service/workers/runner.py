@@ -33,11 +33,12 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from service import messages
-from service.csvkit import CsvLimits, CsvResult, process_csv
+from service.csvkit import CsvLimits, CsvResult
 from service.db import Job, JobStatus
 from service.deps import Services
 from service.errors import CsvbotError, InternalError, JobNotFoundError, RetryableError
 from service.storage.keys import cleaned_key, profile_key
+from service.workers.csv_pool import CsvExecutor, ThreadCsv
 from service.workers.delivery import Deliverer
 from service.workers.progress import ProgressReporter
 from telemetry import slo
@@ -63,8 +64,11 @@ class JobRunner:
         *,
         lease_seconds: float,
         concurrency: int | None = None,
+        csv: CsvExecutor | None = None,
     ) -> None:
         self.services = services
+        #: Where CSV work runs: child processes (service/workers/csv_pool.py) or, by default, a thread.
+        self.csv = csv or ThreadCsv()
         self.bot = bot
         self.kick = kick
         self.lease_seconds = lease_seconds
@@ -272,9 +276,13 @@ class JobRunner:
             loop.call_soon_threadsafe(progress.fraction, fraction)
 
         with _stage(metrics, "process"), tracer.start_as_current_span("csv.process") as span:
-            # CPU-bound work on local files: a thread keeps the event loop free. It needs no
-            # cancellation: it reads a bounded local file and always finishes.
-            result = await asyncio.to_thread(process_csv, input_path, out_dir, self.limits, report)
+            result = await self.csv.run(
+                input_path,
+                out_dir,
+                self.limits,
+                report,
+                deadline=services.settings.job_process_timeout_seconds,
+            )
             span.set_attribute("csv.rows", result.rows_in)
             span.set_attribute("csv.columns", result.columns)
         metrics.csv_rows.inc(result.rows_in)

@@ -33,6 +33,8 @@ def test_every_latency_threshold_and_slo_is_listed_for_the_bucket_check() -> Non
         "READINESS_CHECK_INTERVAL_SECONDS",
         "READINESS_PROBE_TIMEOUT_SECONDS",
         "WORKER_DRAIN_SECONDS",
+        # A job's processing deadline: enforced by the CSV pool, not read off a histogram.
+        "JOB_PROCESS_TIMEOUT_SECONDS",
         # The upload spool's outage bound and retry ceiling: waits, not measured latencies.
         "SPOOL_MAX_AGE_SECONDS",
         "SPOOL_RETRY_CAP_SECONDS",
