@@ -1,8 +1,9 @@
 """What kind of value a cell holds, and how a column's kind widens as more values arrive.
 
 Kinds form a small lattice. Each pattern accepts everything the narrower kinds below it accept,
-so a column's kind only ever widens, and a whole batch is checked with one C-level
-``all(map(pattern.fullmatch, values))`` per candidate kind instead of a Python call per cell::
+so a column's kind only ever widens, and a whole batch is checked with one regex match over
+the column joined into one string (:func:`join_column`) per candidate kind, instead of a
+Python call per cell::
 
     boolean ─────────────────────────┐
     integer ─> float ────────────────┼─> string

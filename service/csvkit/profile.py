@@ -1,8 +1,9 @@
 """Per-column statistics, computed over the cleaned rows in batches.
 
-Working a batch column by column (``zip(*rows)``) lets type checks, distinct counting and
-numeric summaries run as C-level ``map``/``set`` operations instead of a Python call per cell;
-that is what makes profiling cheap next to parsing.
+A batch arrives column by column as polars Series: null filtering, number parsing, distinct
+counting and samples run in polars, and the kind checks as one regex over each column joined
+into one string (:func:`.infer.join_column`), instead of a Python call per cell; that is what
+makes profiling cheap next to parsing.
 
 The profile describes the cleaned table (after trimming, padding and removing duplicates):
 what the user downloads is what the numbers are about. Values are judged before formula

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from service.csvkit.dedupe import RowDeduper
+from service.csvkit.dedupe import RowDeduper, _repeated
 
 
 def _frame(*columns: list[str]) -> pl.DataFrame:
@@ -30,7 +30,24 @@ def test_cells_are_compared_as_a_whole_row_not_concatenated() -> None:
 
 
 def test_many_chunks_keep_exact_counts() -> None:
+    """Chunks of varying size, so sorted runs of the key table are merged many times."""
     deduper = RowDeduper()
-    for start in range(0, 100_000, 1_000):
-        deduper.first_seen(_frame([str(i % 50_000) for i in range(start, start + 1_000)]))
-    assert deduper.count == 50_000
+    start, kept = 0, 0
+    for size in [1_000, 3_000, 500, 7_000, 1_000] * 6:
+        mask = deduper.first_seen(_frame([str(i % 50_000) for i in range(start, start + size)]))
+        kept += size if mask is None else sum(mask)
+        start += size
+    assert deduper.count == kept == 50_000
+
+
+def test_stored_keys_sharing_a_first_half_are_told_apart_by_the_second() -> None:
+    """Odds ~n²/2⁶⁵ for real rows, so the table is set up by hand to take that path."""
+    run = pl.DataFrame(
+        {"key_a": [5, 7, 7, 7, 9], "key_b": [1, 10, 20, 30, 2]},
+        schema=dict.fromkeys(["key_a", "key_b"], pl.UInt64),
+    )
+    new = pl.DataFrame(
+        {"row": [0, 1, 2, 3, 4], "key_a": [7, 7, 7, 5, 8], "key_b": [30, 40, 10, 2, 1]},
+        schema={"row": pl.UInt32, "key_a": pl.UInt64, "key_b": pl.UInt64},
+    )
+    assert sorted(_repeated(run, new).to_list()) == [0, 2]
