@@ -10,6 +10,7 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
+from emulators.supabase_storage import Fault
 from emulators.telegram import TranscriptEntry
 from service.workers.broker import CONSUMER_GROUP, STREAM
 from tests.integration.e2e.conftest import Stack
@@ -105,3 +106,25 @@ async def test_a_worker_killed_between_the_documents_resends_only_the_missing_on
 
     await eventually(delivered, within=10, what="the job row to be done")
     print(f"killed mid-delivery: cleaned sent 1x, profile sent {len(profiles)}x (resent: {resent.caption!r})")
+
+
+async def test_sigterm_lets_the_workers_running_job_finish_before_it_exits(stack: Stack) -> None:
+    """``csvbot worker`` drains like the bot: SIGTERM mid-job, the job still ends delivered by
+    this worker (one attempt), and the process exits 0."""
+    [worker] = stack.live_workers
+    user = stack.emulator.create_user("Drained")
+    stack.storage.faults.add(Fault.latency(3.0, operations={"download"}, count=1))
+    await stack.emulator.send_document(user.id, UPLOAD, "drain.csv", mime_type="text/csv")
+    await eventually(
+        lambda: stack.storage.faults.fired[("download", "latency")], within=30, what="the job to start"
+    )
+    assert worker.proc is not None
+    worker.proc.terminate()
+    assert await asyncio.wait_for(worker.proc.wait(), 40) == 0
+    result = await stack.emulator.wait_for_message(
+        user.id, lambda e: e.document is not None and e.document.file_name.endswith(".profile.csv"), timeout=5
+    )
+    job_id = next(e for e in _documents(stack, user.id, ".cleaned.csv")).content.split()[1]
+    row = await stack.job_row(job_id)
+    assert row["status"] == "done" and row["attempts"] == 1, row
+    assert result is not None
