@@ -200,6 +200,8 @@ async def service_stack(
         "DATABASE_URL": database_dsn,
         "REDIS_URL": fresh_stream,
         "JOB_LEASE_SECONDS": str(JOB_LEASE_SECONDS),
+        # A queued job whose task was lost is queued again after 5 s instead of a minute.
+        "JOB_QUEUED_STALE_SECONDS": "5",
         "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
         # 100 ms instead of 5 s between span exports, so a test sees spans while it runs.
         "OTEL_BSP_SCHEDULE_DELAY": "100",

@@ -120,6 +120,17 @@ class ServiceProcess:
                     return float(sample.value)
         return None
 
+    def pause(self) -> None:
+        """SIGSTOP: the process holds its connections but does nothing until :meth:`resume`."""
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL: the process gets no chance to clean up, finish or acknowledge anything."""
         assert self.proc is not None
