@@ -21,7 +21,7 @@ from emulators.supabase_storage import Fault
 from tests.integration.e2e.polling import eventually
 from tests.integration.faults.conftest import RESULTS
 from tests.integration.faults.profile import Profile, current
-from tests.integration.faults.stack import JOB_LEASE_SECONDS, FaultStack
+from tests.integration.faults.stack import JOB_LEASE_SECONDS, READY_SECONDS, FaultStack
 from tests.integration.faults.tally import Tally, count, settled
 
 pytestmark = [
@@ -59,7 +59,8 @@ async def _kill_workers_4x(stack: FaultStack, p: Profile) -> None:
         sent = stack.emulator.stats.calls("sendDocument")
         await eventually(
             lambda sent=sent: stack.emulator.stats.calls("sendDocument") > sent,
-            within=60,
+            # Replacement workers may take long to start on a loaded machine.
+            within=READY_SECONDS,
             what="a result document to be sent",
         )
         victims = stack.live_workers
