@@ -12,8 +12,10 @@ would inherit held.
 
 What a job keeps from the thread path:
 
-* **progress** — the child puts ``(token, fraction)`` on one shared queue; a reader thread in the
-  parent hands each to its job's callback on the event loop.
+* **progress** — the child writes the fraction done into its slot's shared-memory cell; the job's
+  task on the event loop reads it every ``PROGRESS_POLL_SECONDS`` and calls its callback when it
+  moved. No lock, no queue: a child killed mid-write leaves nothing held (a killed child holding
+  a shared queue's lock would block every later child and the parent).
 * **cancellation** — a cancelled job (shutdown, a cancelled task) sets its slot's shared cancel
   flag; the child checks it at every progress tick (at most every 0.25 s during the streaming
   pass) and stops with :class:`JobCancelled`. A child that has not stopped ``CANCEL_GRACE_SECONDS``
@@ -29,14 +31,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import itertools
 import logging
 import multiprocessing
 import os
-import threading
 from collections.abc import AsyncIterator, Callable
 from multiprocessing.context import BaseContext
-from multiprocessing.queues import SimpleQueue
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,6 +51,8 @@ log = logging.getLogger(__name__)
 CANCEL_GRACE_SECONDS = 2.0
 
 Progress = Callable[[float], None]
+#: The child ticks at most every 0.25 s; reading its cell as often costs nothing.
+PROGRESS_POLL_SECONDS = 0.25
 
 
 class CsvExecutor(Protocol):
@@ -95,7 +96,7 @@ class JobCancelled(Exception):
 # --- the child's side ------------------------------------------------------------------------
 
 _child_cancel: Any = None
-_child_queue: SimpleQueue[tuple[int, float] | None] | None = None
+_child_progress: Any = None
 
 
 #: Scheduling priority of a CSV child below its parent's: on a busy host the event loop, which
@@ -103,9 +104,9 @@ _child_queue: SimpleQueue[tuple[int, float] | None] | None = None
 CHILD_NICENESS = 10
 
 
-def _child_init(cancel: Any, queue: SimpleQueue[tuple[int, float] | None]) -> None:
-    global _child_cancel, _child_queue
-    _child_cancel, _child_queue = cancel, queue
+def _child_init(cancel: Any, progress: Any) -> None:
+    global _child_cancel, _child_progress
+    _child_cancel, _child_progress = cancel, progress
     with contextlib.suppress(OSError, AttributeError):  # no os.nice on Windows
         os.nice(CHILD_NICENESS)
 
@@ -114,14 +115,14 @@ def _child_warm() -> None:
     """Runs once in a new child so its first job does not pay for the imports."""
 
 
-def _child_run(input_path: Path, out_dir: Path, limits: CsvLimits, token: int) -> CsvResult | _Failure:
-    queue, cancel = _child_queue, _child_cancel
-    assert queue is not None and cancel is not None
+def _child_run(input_path: Path, out_dir: Path, limits: CsvLimits) -> CsvResult | _Failure:
+    cell, cancel = _child_progress, _child_cancel
+    assert cell is not None and cancel is not None
 
     def progress(fraction: float) -> None:
         if cancel.value:
             raise JobCancelled
-        queue.put((token, fraction))
+        cell.value = fraction
 
     try:
         return process_csv(input_path, out_dir, limits, progress)
@@ -156,16 +157,20 @@ def _context() -> BaseContext:
 
 
 class _Slot:
-    """One child process and its cancel flag."""
+    """One child process, its cancel flag and its progress cell (shared memory, lock-free)."""
 
-    def __init__(self, ctx: BaseContext, queue: SimpleQueue[tuple[int, float] | None]) -> None:
-        self._ctx, self._queue = ctx, queue
+    def __init__(self, ctx: BaseContext) -> None:
+        self._ctx = ctx
         self.cancel = ctx.RawValue("b", 0)
+        self.progress = ctx.RawValue("d", -1.0)
         self.executor = self._new_executor()
 
     def _new_executor(self) -> concurrent.futures.ProcessPoolExecutor:
         executor = concurrent.futures.ProcessPoolExecutor(
-            max_workers=1, mp_context=self._ctx, initializer=_child_init, initargs=(self.cancel, self._queue)
+            max_workers=1,
+            mp_context=self._ctx,
+            initializer=_child_init,
+            initargs=(self.cancel, self.progress),
         )
         executor.submit(_child_warm)
         return executor
@@ -194,22 +199,13 @@ class CsvPool:
         self.cancel_grace = cancel_grace
         self._slots: list[_Slot] = []
         self._free: asyncio.Queue[_Slot] = asyncio.Queue()
-        self._callbacks: dict[int, Progress] = {}
-        self._tokens = itertools.count(1)
-        self._queue: SimpleQueue[tuple[int, float] | None] | None = None
-        self._reader: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
         ctx = _context()
-        self._queue = ctx.SimpleQueue()
         # Starting children forks the fork server (or spawns): a thread keeps that off the loop.
-        self._slots = await asyncio.to_thread(lambda: [_Slot(ctx, self._queue) for _ in range(self.size)])  # type: ignore[arg-type]
+        self._slots = await asyncio.to_thread(lambda: [_Slot(ctx) for _ in range(self.size)])
         for slot in self._slots:
             self._free.put_nowait(slot)
-        self._reader = threading.Thread(target=self._read_progress, name="csv-pool-progress", daemon=True)
-        self._reader.start()
         self.metrics.csv_pool_size.set(self.size)
 
     async def aclose(self) -> None:
@@ -220,9 +216,6 @@ class CsvPool:
                 slot.close()
 
         await asyncio.to_thread(close_all)
-        if self._queue is not None and self._reader is not None:
-            self._queue.put(None)
-            await asyncio.to_thread(self._reader.join, 5)
         self.metrics.csv_pool_size.set(0)
 
     async def run(
@@ -230,12 +223,13 @@ class CsvPool:
     ) -> CsvResult:
         """``process_csv`` in a child; stops the child on cancellation or past ``deadline`` seconds."""
         slot = await self._free.get()
-        token = next(self._tokens)
-        self._callbacks[token] = progress
         self.metrics.csv_pool_busy.inc()
+        watcher = None
         try:
             slot.cancel.value = 0
-            future = asyncio.wrap_future(slot.executor.submit(_child_run, input_path, out_dir, limits, token))
+            slot.progress.value = -1.0
+            future = asyncio.wrap_future(slot.executor.submit(_child_run, input_path, out_dir, limits))
+            watcher = asyncio.get_running_loop().create_task(_watch(slot, progress, future))
             try:
                 outcome = await asyncio.wait_for(asyncio.shield(future), deadline)
             except TimeoutError:
@@ -251,11 +245,13 @@ class CsvPool:
                 self.metrics.csv_pool_restarts.labels("crashed").inc()
                 raise
         finally:
-            self._callbacks.pop(token, None)
+            if watcher is not None:
+                watcher.cancel()
             self.metrics.csv_pool_busy.dec()
             self._free.put_nowait(slot)
         if isinstance(outcome, _Failure):
             raise outcome.rebuild()
+        progress(1.0)  # the last tick may have landed after the watcher's last look
         return outcome
 
     async def _stop(self, slot: _Slot, future: asyncio.Future[Any], reason: str) -> None:
@@ -280,17 +276,13 @@ class CsvPool:
             if future.done() and not future.cancelled():
                 future.exception()
 
-    def _read_progress(self) -> None:
-        assert self._queue is not None and self._loop is not None
-        while (item := self._queue.get()) is not None:
-            try:
-                self._loop.call_soon_threadsafe(self._dispatch, *item)
-            except RuntimeError:  # the loop closed under us
-                return
 
-    def _dispatch(self, token: int, fraction: float) -> None:
-        # Looked up on the loop, so a tick that arrives after its job ended is dropped rather
-        # than editing the progress message over the final answer.
-        callback = self._callbacks.get(token)
-        if callback is not None:
-            callback(fraction)
+async def _watch(slot: _Slot, progress: Progress, future: asyncio.Future[Any]) -> None:
+    """Hand the child's progress to ``progress`` on the loop while its job runs."""
+    last = -1.0
+    while not future.done():
+        await asyncio.sleep(PROGRESS_POLL_SECONDS)
+        value = slot.progress.value
+        if value != last and 0.0 <= value < 1.0:
+            last = value
+            progress(value)
