@@ -91,6 +91,9 @@ class Case:
 # --- predicting what Prometheus renders ---------------------------------------------------
 
 _RANGE_QUERY = re.compile(r'\{\{ range query "([^"]+)" \}\}\{\{ \.Value \}\}\{\{ end \}\}')
+_WITH_QUERY = re.compile(
+    r'\{\{ with query "([^"]+)" \}\}\{\{ \. \| first \| value \| (\w+) \}\}\{\{ else \}\}(.*?)\{\{ end \}\}'
+)
 _TOKEN = re.compile(r"\{\{ (\$value(?: \| \w+)?|\$labels\.\w+) \}\}")
 
 
@@ -110,6 +113,12 @@ _VALUE_FUNCS: dict[str, Callable[[float], str]] = {
 def render(template: str, value: float, labels: Mapping[str, str], queries: Mapping[str, float]) -> str:
     """Render the subset of Go template syntax the csvbot rules use; anything else is an error."""
     text = _RANGE_QUERY.sub(lambda m: _go_float(queries[m.group(1)]), template)
+
+    def with_query(m: re.Match[str]) -> str:
+        query, func, default = m.groups()
+        return str(_VALUE_FUNCS[f"$value | {func}"](queries[query])) if query in queries else default
+
+    text = _WITH_QUERY.sub(with_query, text)
 
     def token(m: re.Match[str]) -> str:
         expr = m.group(1)

@@ -120,10 +120,14 @@ def storage_timeout_cases() -> list[Case]:
         Case(
             alertname=rule.alert,
             when=f"{high:.1%} of storage calls time out (limit {slo.STORAGE_TIMEOUT_RATIO_MAX:.0%})",
-            input_series=_storage_calls((1 - high) * 100, high * 100, minutes),
+            # The service runs with STORAGE_TIMEOUT_SECONDS=3: the text says 3s, not the default.
+            input_series=[
+                *_storage_calls((1 - high) * 100, high * 100, minutes),
+                series("csvbot_config_storage_timeout_seconds", WORKER, gauge(3, minutes)),
+            ],
             eval_time=fire_at,
             quiet_at=quiet_at,
-            expected=[expect(rule, high, {})],
+            expected=[expect(rule, high, {}, {"max(csvbot_config_storage_timeout_seconds)": 3.0})],
         ),
         Case(
             alertname=rule.alert,

@@ -69,6 +69,8 @@ async def test_injected_storage_hangs_fire_the_storage_timeout_alert(
     assert ratio and ratio[0] > slo.STORAGE_TIMEOUT_RATIO_MAX, f"timeout ratio {ratio}"
     assert alert["labels"]["severity"] == "critical"
     assert "%" in alert["annotations"]["description"], "the description states the live ratio"
+    # The run's deadline is 1 s (not the 15 s default): the text reads the live configuration.
+    assert "hit the 1s deadline" in alert["annotations"]["description"], alert["annotations"]
     assert alert["annotations"]["runbook_url"]
 
 
