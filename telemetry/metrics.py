@@ -24,6 +24,7 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    disable_created_metrics,
 )
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
@@ -134,6 +135,9 @@ class Metrics:
             raise ValueError(f"service must be one of {L.SERVICES}, not {service!r}")
         self.registry = registry
         r = registry
+        # Every counter and histogram would also export a `*_created` series (363 per process)
+        # that no rule or panel reads; prometheus_client's switch is process-wide and idempotent.
+        disable_created_metrics()
         if process_metrics:
             # CPU, memory, open FDs (process_*) and the Python version (python_info).
             ProcessCollector(registry=r)
