@@ -130,7 +130,15 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
         return asyncio.run(_find_capacity(scenario, settings, args, console, port))
     scrape_file = Path(args.report).with_suffix(".prometheus.yml")
     report = asyncio.run(
-        _step(args)(scenario, settings, seed=args.seed, metrics_port=port, live=live, console=console, scrape_file=scrape_file)
+        _step(args)(
+            scenario,
+            settings,
+            seed=args.seed,
+            metrics_port=port,
+            live=live,
+            console=console,
+            scrape_file=scrape_file,
+        )
     )
     render_report(report, console)
     console.print(f"saturated first: {describe(report.saturation)}")
