@@ -359,6 +359,7 @@ def _slo_events() -> list[tuple[Labels, Mapping[float, float], Mapping[float, fl
         ({**BOT, "handler": "job", "outcome": "ok"}, {fast: 5}, {over: 2}),
         ({**BOT, "handler": "upload", "outcome": "ok"}, {slow: 12, over: 1}, {mid: 4, over: 5}),
         ({**BOT, "handler": "upload", "outcome": "failed"}, {fast: 1}, {slow: 2}),
+        ({**BOT, "handler": "upload", "outcome": "rejected"}, {fast: 3}, {mid: 1, over: 1}),
         ({**BOT, "handler": "admin", "outcome": "ok"}, {over: 9}, {fast: 9}),
     ]
 

@@ -32,6 +32,7 @@ def telegram_cases() -> list[Case]:
         return {"ok": per_minute - 2 * half, "retry_after": half, "server_error": half}
 
     healthy = _calls("editMessageText", {"ok": 900, "client_error": 100})
+    send = {**BOT, "method": "sendMessage"}
     return [
         Case(
             alertname=rule.alert,
@@ -40,6 +41,20 @@ def telegram_cases() -> list[Case]:
             eval_time=fire_at,
             quiet_at=quiet_at,
             expected=[expect(rule, high, {"method": "sendMessage"})],
+        ),
+        Case(
+            alertname=rule.alert,
+            # 20 % for 20m, then 30 % for 4m: over the last 10m the share is 24 % (it would read
+            # 28 % over 5m, 22 % over 20m).
+            when="a fifth of sendMessage calls get 429 or 5xx, then three tenths for the last 4m",
+            input_series=[
+                series(CALLS, {**send, "status": "ok"}, "0+800x20 16700+700x3"),
+                series(CALLS, {**send, "status": "retry_after"}, "0+100x20 2150+150x3"),
+                series(CALLS, {**send, "status": "server_error"}, "0+100x20 2150+150x3"),
+                *healthy,
+            ],
+            eval_time="24m",
+            expected=[expect(rule, 0.24, {"method": "sendMessage"})],
         ),
         Case(
             alertname=rule.alert,

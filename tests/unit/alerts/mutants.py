@@ -149,13 +149,25 @@ def _matcher_variants(name: str, op: str, value: str) -> Iterator[tuple[str, str
         yield f"narrowed to ={others[0]}", f'{name}="{others[0]}"'
 
 
+def _and_only(expr: str) -> bool:
+    """Operands joined by ``and`` alone (no ``or``/``unless``): the result keeps only label sets
+    every operand has."""
+    return " and" in f" {expr.replace(chr(10), ' ')}" and not re.search(r"\b(or|unless)\b", expr)
+
+
 def matcher_mutants(expr: str) -> Iterator[tuple[str, str]]:
     for braces in _BRACES.finditer(expr):
         inner = braces.group(1)
         matchers = list(_MATCHER.finditer(inner))
         for m in matchers:
             name, op, value = m.groups()
+            # Removing an equality matcher from one operand of an and-chain whose other operands
+            # carry the same matcher is an equivalent mutant: `and` matches on the full label
+            # set, so the other operands filter the label back in. No case can tell it apart.
+            equivalent = op == "=" and _and_only(expr) and expr.count(m.group(0)) > 1
             for what, replacement in _matcher_variants(name, op, value):
+                if replacement is None and equivalent:
+                    continue
                 if replacement is None:
                     kept = [x.group(0) for x in matchers if x is not m]
                     new_inner = "{" + ", ".join(kept) + "}" if kept else ""
