@@ -23,13 +23,20 @@ RAISE_LIMIT = (
 )
 
 #: The running deadlines, as the service exports them (telemetry/metrics.py, "live configuration").
-STORAGE_DEADLINE_NOW = live_value(
-    "max(csvbot_config_storage_timeout_seconds)", humanize_duration(slo.STORAGE_TIMEOUT_SECONDS)
-)
+#: last_over_time: a scrape that just failed marks every series stale, and the text must still
+#: say what the process runs with.
+def _setting(metric: str) -> str:
+    return f"max(last_over_time({metric}[1h]))"
+
+
+STORAGE_DEADLINE_QUERY = _setting("csvbot_config_storage_timeout_seconds")
+STORAGE_DEADLINE_NOW = live_value(STORAGE_DEADLINE_QUERY, humanize_duration(slo.STORAGE_TIMEOUT_SECONDS))
 ACQUIRE_DEADLINE_NOW = live_value(
-    "max(csvbot_config_db_acquire_timeout_seconds)", humanize_duration(slo.POOL_ACQUIRE_TIMEOUT_SECONDS)
+    _setting("csvbot_config_db_acquire_timeout_seconds"), humanize_duration(slo.POOL_ACQUIRE_TIMEOUT_SECONDS)
 )
-JOB_LEASE_NOW = live_value("max(csvbot_config_job_lease_seconds)", humanize_duration(slo.JOB_LEASE_SECONDS))
+JOB_LEASE_NOW = live_value(
+    _setting("csvbot_config_job_lease_seconds"), humanize_duration(slo.JOB_LEASE_SECONDS)
+)
 
 #: Storage timeouts page after 5 minutes above the ratio: the ratio's own 10-minute window already
 #: smooths single bursts, and 5 more minutes at the forecast ~100 req/min is ~25 failed actions.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alerts.cases.histograms import bucket_around, observed_in, quantile_in
 from alerts.cases.model import BOT, WORKER, Case, counter, expect, for_boundary, gauge, rule_named, series
-from alerts.service_alerts import QUEUE_TREND_WINDOW
+from alerts.service_alerts import QUEUE_TREND_WINDOW, STORAGE_DEADLINE_QUERY
 from telemetry import slo
 
 #: The live limit and ceiling the success-rate and pool annotations read back.
@@ -127,7 +127,7 @@ def storage_timeout_cases() -> list[Case]:
             ],
             eval_time=fire_at,
             quiet_at=quiet_at,
-            expected=[expect(rule, high, {}, {"max(csvbot_config_storage_timeout_seconds)": 3.0})],
+            expected=[expect(rule, high, {}, {STORAGE_DEADLINE_QUERY: 3.0})],
         ),
         Case(
             alertname=rule.alert,
