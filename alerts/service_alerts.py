@@ -22,6 +22,7 @@ RAISE_LIMIT = (
     f"ceiling SUPABASE_SESSION_LIMIT_MAX={SESSION_LIMIT_CEILING})"
 )
 
+
 #: The running deadlines, as the service exports them (telemetry/metrics.py, "live configuration").
 #: last_over_time: a scrape that just failed marks every series stale, and the text must still
 #: say what the process runs with.

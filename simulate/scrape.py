@@ -17,7 +17,10 @@ from typing import Any
 
 import yaml
 
-from promlib.names import BOT_JOB, WORKER_JOB
+#: The scrape job names of deploy/prometheus/prometheus.yml, which the alert rules watch
+#: (promlib.names holds the same; simulate may not import the monitoring packages).
+BOT_JOB = "csvbot-bot"
+WORKER_JOB = "csvbot-worker"
 
 #: The committed rules (relative to the repository root), loaded by the scrape file.
 RULES_DIR = Path(__file__).resolve().parents[1] / "alerts" / "prometheus"

@@ -137,7 +137,7 @@ class Metrics:
         r = registry
         # Every counter and histogram would also export a `*_created` series (363 per process)
         # that no rule or panel reads; prometheus_client's switch is process-wide and idempotent.
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped
         if process_metrics:
             # CPU, memory, open FDs (process_*) and the Python version (python_info).
             ProcessCollector(registry=r)

@@ -307,9 +307,9 @@ def saturation_cases() -> list[RecordingCase]:
             for c in logs
             if c.labels["instance"] == proc["instance"] and c.labels["level"] in LOG_LEVELS_SHEDDABLE
         ]
-        dropped = total_rate([c for c in mine if "dropped" in c.name], t, w)
-        accepted = total_rate([c for c in mine if "dropped" not in c.name], t, w)
-        drop_ratio.append((proc, dropped / (accepted + dropped)))
+        lost = total_rate([c for c in mine if "dropped" in c.name], t, w)
+        kept = total_rate([c for c in mine if "dropped" not in c.name], t, w)
+        drop_ratio.append((proc, lost / (kept + lost)))
 
     gauges = [
         series("csvbot_db_pool_in_use", BOT, f"3x{t.samples - 1}"),

@@ -40,8 +40,8 @@ from taskiq_redis import RedisStreamBroker
 
 from service.config import Settings
 from telemetry import slo
-from telemetry.metrics import Metrics
 from telemetry.messaging import process_span, send_span
+from telemetry.metrics import Metrics
 
 if TYPE_CHECKING:
     from service.workers.runner import JobRunner

@@ -67,3 +67,9 @@ def test_the_scrape_file_scrapes_bot_and_workers_and_promtool_accepts_it(tmp_pat
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout + result.stderr
+
+
+def test_the_job_names_are_the_ones_the_alerts_watch() -> None:
+    from simulate import scrape
+
+    assert (scrape.BOT_JOB, scrape.WORKER_JOB) == (BOT_JOB, WORKER_JOB)

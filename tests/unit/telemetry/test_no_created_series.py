@@ -14,4 +14,5 @@ def test_the_exposition_has_no_created_series() -> None:
     metrics.job_queue_wait.observe(1.0)
     text = generate_latest(registry).decode()
     assert "csvbot_jobs_total" in text
-    assert "_created" not in text
+    assert "csvbot_jobs_created" not in text
+    assert "csvbot_job_queue_wait_seconds_created" not in text
