@@ -16,7 +16,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from alerts.cases.files import TEST_FILES, test_document
+from alerts.cases.files import all_test_files, test_document
 from alerts.rules import rule_files
 from alerts.timing import FAST, PRODUCTION
 from promlib.names import SCRAPE_JOBS
@@ -47,8 +47,8 @@ def generate_rule_tests(tests_dir: Path, rules_dir: Path) -> list[Path]:
     """Write the promtool test files into ``tests_dir``, loading the rules from ``rules_dir``."""
     relative = Path(os.path.relpath(rules_dir, tests_dir)).as_posix()
     return [
-        write_text(tests_dir / name, to_yaml(test_document(build(), relative), "alerts/cases"))
-        for name, build in TEST_FILES.items()
+        write_text(tests_dir / name, to_yaml(test_document(cases, relative, interval), "alerts/cases"))
+        for name, (interval, cases) in all_test_files().items()
     ]
 
 

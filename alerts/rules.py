@@ -13,6 +13,7 @@ from alerts import burn_rate, recording
 from alerts.model import AlertRule, RuleGroup
 from alerts.runtime_alerts import runtime_alerts
 from alerts.service_alerts import service_alerts
+from alerts.telegram_alerts import telegram_and_log_alerts
 from alerts.timing import PRODUCTION, Timing
 from promlib import names
 
@@ -26,7 +27,11 @@ def rule_files(
     """File name → rule groups. ``scrape_jobs`` are the ``job`` labels the target alerts watch."""
     alerts = RuleGroup(
         name="csvbot.alerts",
-        rules=[*service_alerts(timing), *runtime_alerts(timing, scrape_jobs)],
+        rules=[
+            *service_alerts(timing),
+            *runtime_alerts(timing, scrape_jobs),
+            *telegram_and_log_alerts(timing),
+        ],
         interval=timing.interval,
     )
     return {

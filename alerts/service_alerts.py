@@ -9,7 +9,7 @@ from __future__ import annotations
 from alerts.model import AlertRule
 from alerts.timing import Timing
 from promlib import names
-from promlib.humanize import humanize_duration, humanize_percentage
+from promlib.humanize import humanize_duration, humanize_percentage, live_value
 from promlib.promql import quantile_label
 from telemetry import slo
 
@@ -20,6 +20,23 @@ SESSION_LIMIT_CEILING = '{{ range query "max(csvbot_db_session_limit_ceiling)" }
 RAISE_LIMIT = (
     f"raise SUPABASE_SESSION_LIMIT by one (now {SESSION_LIMIT_NOW}, "
     f"ceiling SUPABASE_SESSION_LIMIT_MAX={SESSION_LIMIT_CEILING})"
+)
+
+
+#: The running deadlines, as the service exports them (telemetry/metrics.py, "live configuration").
+#: last_over_time: a scrape that just failed marks every series stale, and the text must still
+#: say what the process runs with.
+def _setting(metric: str) -> str:
+    return f"max(last_over_time({metric}[1h]))"
+
+
+STORAGE_DEADLINE_QUERY = _setting("csvbot_config_storage_timeout_seconds")
+STORAGE_DEADLINE_NOW = live_value(STORAGE_DEADLINE_QUERY, humanize_duration(slo.STORAGE_TIMEOUT_SECONDS))
+ACQUIRE_DEADLINE_NOW = live_value(
+    _setting("csvbot_config_db_acquire_timeout_seconds"), humanize_duration(slo.POOL_ACQUIRE_TIMEOUT_SECONDS)
+)
+JOB_LEASE_NOW = live_value(
+    _setting("csvbot_config_job_lease_seconds"), humanize_duration(slo.JOB_LEASE_SECONDS)
 )
 
 #: Storage timeouts page after 5 minutes above the ratio: the ratio's own 10-minute window already
@@ -59,7 +76,7 @@ def success_rate_low(timing: Timing) -> AlertRule:
 
 def storage_timeouts_high(timing: Timing) -> AlertRule:
     limit = humanize_percentage(slo.STORAGE_TIMEOUT_RATIO_MAX)
-    deadline = humanize_duration(slo.STORAGE_TIMEOUT_SECONDS)
+    deadline = STORAGE_DEADLINE_NOW
     return AlertRule(
         alert="CsvbotStorageTimeoutsHigh",
         expr=(
@@ -112,7 +129,7 @@ def pool_wait_high(timing: Timing) -> AlertRule:
 
 
 def pool_acquire_timeouts(timing: Timing) -> AlertRule:
-    deadline = humanize_duration(slo.POOL_ACQUIRE_TIMEOUT_SECONDS)
+    deadline = ACQUIRE_DEADLINE_NOW
     window = timing.window(ACQUIRE_TIMEOUT_WINDOW)
     return AlertRule(
         alert="CsvbotDbPoolAcquireTimeouts",
@@ -155,7 +172,8 @@ def worker_heartbeat_stale(timing: Timing) -> AlertRule:
         description=(
             "The worker on {{ $labels.instance }} last beat {{ $value | humanizeDuration }} ago "
             f"(it beats every {humanize_duration(slo.WORKER_HEARTBEAT_INTERVAL_SECONDS)}). Its "
-            "jobs stall until their lease expires and the reaper queues them again."
+            f"jobs stall until their {JOB_LEASE_NOW} lease (JOB_LEASE_SECONDS) expires and the "
+            "reaper queues them again."
         ),
     )
 

@@ -57,6 +57,21 @@ def logging() -> Section:
                 ],
             ),
             timeseries(
+                "Log queue fill",
+                [
+                    query(
+                        f"{sel('csvbot_log_queue_depth')}\n/\n{sel('csvbot_log_queue_capacity')}",
+                        "{{instance}}",
+                    )
+                ],
+                unit="percentunit",
+                lines=[(slo.LOG_QUEUE_NEAR_FULL_RATIO, "red")],
+                max_value=1,
+                description="Share of LOG_QUEUE_SIZE in use. Above the red line for 2 minutes warns: "
+                "the writer is behind, and a full queue drops records.",
+                links=[runbook_link("CsvbotLogQueueNearFull")],
+            ),
+            timeseries(
                 "Log records / s by level",
                 [query(rate("csvbot_log_records_total", by=("level",)), "{{level}}")],
                 unit="reqps",

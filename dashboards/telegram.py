@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashboards.layout import Section, build
+from dashboards.layout import Section, build, runbook_link
 from dashboards.panels import ANY, instant, query, stat, table, timeseries
 from dashboards.queries import increase_over_range, quantile, rate, top
+from telemetry import slo
 
 CALLS = "csvbot_telegram_requests_total"
 RETRY_AFTER = 'status="retry_after"'
 FAILED = 'status=~"client_error|server_error|network_error"'
+TROUBLE = 'status=~"retry_after|server_error"'
 
 
 def summary() -> Section:
@@ -48,6 +50,20 @@ def calls() -> Section:
                 "429s / s by method",
                 [query(rate(CALLS, RETRY_AFTER, by=("method",)), "{{method}}")],
                 unit="reqps",
+            ),
+            timeseries(
+                "429 and 5xx share by method",
+                [
+                    query(
+                        f"{rate(CALLS, TROUBLE, by=('method',))}\n/\n{rate(CALLS, by=('method',))}",
+                        "{{method}}",
+                    )
+                ],
+                unit="percentunit",
+                lines=[(slo.TELEGRAM_TROUBLE_RATIO_MAX, "red")],
+                description="Share of each method's calls answered 429 (retry_after) or 5xx; above the "
+                "red line for 5 minutes warns.",
+                links=[runbook_link("CsvbotTelegramApiTrouble")],
             ),
             timeseries(
                 "Call latency p95 by method",

@@ -73,3 +73,13 @@ def humanize_duration(v: float) -> str:
 
 def humanize_percentage(v: float) -> str:
     return f"{_g4(v * 100)}%"
+
+
+def live_value(query: str, default: str, func: str = "humanizeDuration") -> str:
+    """An annotation template that prints ``query``'s first value through ``func`` at
+    notification time, or ``default`` when the query has no result (an older process that does
+    not export it). This is how alert texts state the running configuration, not the default."""
+    return (
+        f'{{{{ with query "{query}" }}}}{{{{ . | first | value | {func} }}}}'
+        f"{{{{ else }}}}{default}{{{{ end }}}}"
+    )

@@ -88,6 +88,12 @@ class Telemetry:
         ver = csvbot_version()
         registry = CollectorRegistry()
         metrics = Metrics(registry, service=service, version=ver)
+        metrics.publish_config(
+            storage_timeout_seconds=settings.storage_timeout_seconds,
+            storage_slow_seconds=settings.storage_slow_seconds,
+            db_acquire_timeout_seconds=settings.db_acquire_timeout_seconds,
+            job_lease_seconds=settings.job_lease_seconds,
+        )
         logging_rt = None
         if configure_logging:
             for secret in (

@@ -27,6 +27,7 @@ from simulate.live import LiveStatus, render_report
 from simulate.report import Report, build_report
 from simulate.saturation import CpuMeter, PoolSampler, describe, pressures
 from simulate.scenarios import Scenario, scenario_from_args
+from simulate.scrape import write_scrape_file
 from telemetry import slo
 
 #: One simulation step: ``simulate_once`` or its --separate-driver counterpart.
@@ -46,9 +47,14 @@ async def simulate_once(
     metrics_port: int | None,
     live: bool,
     console: Console,
+    scrape_file: Path | None = None,
 ) -> Report:
     async with Harness(scenario, settings, seed=seed, metrics_port=metrics_port) as h:
         assert h.telemetry is not None and h.app is not None and h.app.repo is not None
+        console.print(f"metrics: {h.endpoints.describe()}")
+        if scrape_file is not None and h.endpoints.targets():
+            write_scrape_file(scrape_file, h.endpoints)
+            console.print(f"Prometheus scrape file: {scrape_file} (prometheus --config.file={scrape_file})")
         workload = Workload(scenario, h.emulator, seed)
         status = LiveStatus(workload.state, h.telemetry.metrics, scenario.users, scenario.duration)
         # One process holds users, emulator, bot and worker: its CPU is all of them.
@@ -93,6 +99,7 @@ async def simulate_once(
             db_wait_p95=report.pool_wait_p95,
             loop_lag_p99=report.loop_lag_p99,
         )
+        report.metrics_endpoints = h.endpoints.to_json()
         return report
 
 
@@ -121,8 +128,17 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
     )
     if args.find_capacity:
         return asyncio.run(_find_capacity(scenario, settings, args, console, port))
+    scrape_file = Path(args.report).with_suffix(".prometheus.yml")
     report = asyncio.run(
-        _step(args)(scenario, settings, seed=args.seed, metrics_port=port, live=live, console=console)
+        _step(args)(
+            scenario,
+            settings,
+            seed=args.seed,
+            metrics_port=port,
+            live=live,
+            console=console,
+            scrape_file=scrape_file,
+        )
     )
     render_report(report, console)
     console.print(f"saturated first: {describe(report.saturation)}")
@@ -205,6 +221,7 @@ def _step(args: argparse.Namespace) -> Step:
         metrics_port: int | None,
         live: bool,
         console: Console,
+        scrape_file: Path | None = None,  # the separate run's processes are not written out yet
     ) -> Report:
         from simulate.separate_run import simulate_separate
 

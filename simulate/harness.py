@@ -27,6 +27,7 @@ from service.app import BotApp
 from service.config import Settings
 from service.runtime import Telemetry
 from simulate.scenarios import Scenario
+from simulate.scrape import Endpoints, worker_ports
 
 #: Bot API methods that faults target: the replies users wait for (not long polling).
 REPLY_METHODS = ("sendMessage", "editMessageText", "sendDocument")
@@ -58,6 +59,8 @@ class Harness:
         self.app: BotApp | None = None
         self._serve: asyncio.Task[None] | None = None
         self._procs: list[asyncio.subprocess.Process] = []
+        #: Where each process serves /metrics; worker ports are fixed before the workers start.
+        self.endpoints = Endpoints(bot=metrics_port, workers=())
 
     async def __aenter__(self) -> Harness:
         await self.emulator.start()
@@ -158,8 +161,14 @@ class Harness:
         assert self.settings is not None
         env = dict(os.environ)
         env.update(_settings_env(self.settings))
-        for i in range(self.workers):
-            env_i = {**env, "METRICS_PORT": "0", "WORKER_HEARTBEAT_FILE": str(self.workdir / f"worker{i}.hb")}
+        ports = worker_ports(self.metrics_port, self.workers)
+        self.endpoints = Endpoints(bot=self.metrics_port, workers=ports)
+        for i, port in enumerate(ports):
+            env_i = {
+                **env,
+                "METRICS_PORT": str(port),
+                "WORKER_HEARTBEAT_FILE": str(self.workdir / f"worker{i}.hb"),
+            }
             self._procs.append(
                 await asyncio.create_subprocess_exec(
                     sys.executable,

@@ -107,6 +107,8 @@ class Report:
     saturation: dict[str, float] = field(default_factory=dict)
     #: Cores each process used over the run (the service's, the driver's).
     cpu_cores: dict[str, float] = field(default_factory=dict)
+    #: Scrape job → the /metrics URLs of the run's processes (simulate/scrape.py).
+    metrics_endpoints: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

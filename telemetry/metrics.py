@@ -24,6 +24,7 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    disable_created_metrics,
 )
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
@@ -134,6 +135,9 @@ class Metrics:
             raise ValueError(f"service must be one of {L.SERVICES}, not {service!r}")
         self.registry = registry
         r = registry
+        # Every counter and histogram would also export a `*_created` series (363 per process)
+        # that no rule or panel reads; prometheus_client's switch is process-wide and idempotent.
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped
         if process_metrics:
             # CPU, memory, open FDs (process_*) and the Python version (python_info).
             ProcessCollector(registry=r)
@@ -486,8 +490,50 @@ class Metrics:
             registry=r,
         )
         _preinit(self.csv_pool_restarts, L.CSV_POOL_RESTART_CAUSES)
+        # --- the live configuration the alert texts quote -------------------------------------
+        # Alert descriptions read these at notification time, so a changed setting changes the
+        # text ("hit the 3s deadline", not the default). Start at the defaults of telemetry/slo.py;
+        # publish_config() sets the running values.
+        self.config_storage_timeout = Gauge(
+            "csvbot_config_storage_timeout_seconds",
+            "STORAGE_TIMEOUT_SECONDS: deadline of one storage operation, retries included.",
+            registry=r,
+        )
+        self.config_storage_timeout.set(slo.STORAGE_TIMEOUT_SECONDS)
+        self.config_storage_slow = Gauge(
+            "csvbot_config_storage_slow_seconds",
+            "STORAGE_SLOW_SECONDS: storage operations slower than this are counted as slow.",
+            registry=r,
+        )
+        self.config_storage_slow.set(slo.STORAGE_SLOW_SECONDS)
+        self.config_db_acquire_timeout = Gauge(
+            "csvbot_config_db_acquire_timeout_seconds",
+            "DB_ACQUIRE_TIMEOUT_SECONDS: how long a query waits for a database session.",
+            registry=r,
+        )
+        self.config_db_acquire_timeout.set(slo.POOL_ACQUIRE_TIMEOUT_SECONDS)
+        self.config_job_lease = Gauge(
+            "csvbot_config_job_lease_seconds",
+            "JOB_LEASE_SECONDS: a running job unfinished after this long is queued again.",
+            registry=r,
+        )
+        self.config_job_lease.set(slo.JOB_LEASE_SECONDS)
 
     # --- helpers -----------------------------------------------------------------------------
+
+    def publish_config(
+        self,
+        *,
+        storage_timeout_seconds: float,
+        storage_slow_seconds: float,
+        db_acquire_timeout_seconds: float,
+        job_lease_seconds: float,
+    ) -> None:
+        """Export the running deadlines and limits that the alert texts state."""
+        self.config_storage_timeout.set(storage_timeout_seconds)
+        self.config_storage_slow.set(storage_slow_seconds)
+        self.config_db_acquire_timeout.set(db_acquire_timeout_seconds)
+        self.config_job_lease.set(job_lease_seconds)
 
     def count_error(self, component: str, kind: str) -> None:
         """Count an error; an unknown kind is counted as ``internal`` (closed label set)."""

@@ -300,3 +300,17 @@ QUOTA_DAILY_BYTES_DEFAULT = 200 * 1024 * 1024
 #: A job's CSV processing is stopped past this: 40× the 3 s a 20 MB file takes, and well under
 #: the job lease, so a live job is never mistaken for a dead one while it is processing.
 JOB_PROCESS_TIMEOUT_SECONDS = 120.0
+
+# --- Telegram Bot API and the log queue (alerts) ----------------------------------------------
+
+#: Share of one Bot API method's calls answered 429 (retry_after) or 5xx over 10 minutes that
+#: warns. The client retries both, so users feel it as slow replies first; one call in ten is
+#: well above a quiet day's handful and well below a storm (the telegram-flood scenario: 22 %).
+TELEGRAM_TROUBLE_RATIO_MAX = 0.1
+#: How long the share must stay above before the warning: longer than one retry_after burst.
+TELEGRAM_TROUBLE_FOR = "5m"
+#: The log queue filled past this share of LOG_QUEUE_SIZE: the writer falls behind and the next
+#: burst is dropped. 80 % leaves room for a burst of a fifth of the queue before records go.
+LOG_QUEUE_NEAR_FULL_RATIO = 0.8
+#: Two minutes near full: longer than one burst drained by a healthy writer.
+LOG_QUEUE_NEAR_FULL_FOR = "2m"

@@ -9,6 +9,7 @@ from typing import Any
 
 from alerts.model import AlertRule
 from alerts.rules import all_alerts
+from alerts.timing import parse_duration
 from promlib.humanize import humanize, humanize_duration, humanize_percentage
 
 #: The sample interval of every case: one scrape a minute keeps the series strings short.
@@ -33,6 +34,23 @@ def gauge(value: float, minutes: int) -> str:
     return f"{value:g}x{minutes}"
 
 
+def minutes(n: int) -> str:
+    return f"{n}m"
+
+
+def hold_minutes(rule: AlertRule) -> int:
+    """The rule's ``for`` in whole minutes (every ``for`` of the production rules is)."""
+    assert rule.hold is not None, f"{rule.alert} has no for"
+    return parse_duration(rule.hold) // 60
+
+
+def for_boundary(rule: AlertRule, onset: int) -> tuple[str, tuple[str, ...]]:
+    """(eval time at which the alert must fire, times it must not yet) for a condition true from
+    minute ``onset`` on: promtool fires it at onset + for, and not one evaluation earlier."""
+    fire = onset + hold_minutes(rule)
+    return minutes(fire), (minutes(fire - 1),)
+
+
 @dataclass(frozen=True)
 class Case:
     """One promtool test group: the series, one evaluation, the alerts expected then."""
@@ -42,6 +60,8 @@ class Case:
     input_series: Sequence[Mapping[str, str]]
     eval_time: str
     expected: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+    #: Earlier evaluations at which nothing may fire yet: one step before the ``for`` runs out.
+    quiet_at: Sequence[str] = ()
 
     @property
     def fires(self) -> bool:
@@ -58,11 +78,12 @@ class Case:
             "interval": INTERVAL,
             "input_series": [dict(s) for s in self.input_series],
             "alert_rule_test": [
+                *({"eval_time": t, "alertname": self.alertname, "exp_alerts": []} for t in self.quiet_at),
                 {
                     "eval_time": self.eval_time,
                     "alertname": self.alertname,
                     "exp_alerts": [dict(e) for e in self.expected],
-                }
+                },
             ],
         }
 
@@ -70,6 +91,9 @@ class Case:
 # --- predicting what Prometheus renders ---------------------------------------------------
 
 _RANGE_QUERY = re.compile(r'\{\{ range query "([^"]+)" \}\}\{\{ \.Value \}\}\{\{ end \}\}')
+_WITH_QUERY = re.compile(
+    r'\{\{ with query "([^"]+)" \}\}\{\{ \. \| first \| value \| (\w+) \}\}\{\{ else \}\}(.*?)\{\{ end \}\}'
+)
 _TOKEN = re.compile(r"\{\{ (\$value(?: \| \w+)?|\$labels\.\w+) \}\}")
 
 
@@ -89,6 +113,12 @@ _VALUE_FUNCS: dict[str, Callable[[float], str]] = {
 def render(template: str, value: float, labels: Mapping[str, str], queries: Mapping[str, float]) -> str:
     """Render the subset of Go template syntax the csvbot rules use; anything else is an error."""
     text = _RANGE_QUERY.sub(lambda m: _go_float(queries[m.group(1)]), template)
+
+    def with_query(m: re.Match[str]) -> str:
+        query, func, default = m.groups()
+        return str(_VALUE_FUNCS[f"$value | {func}"](queries[query])) if query in queries else default
+
+    text = _WITH_QUERY.sub(with_query, text)
 
     def token(m: re.Match[str]) -> str:
         expr = m.group(1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alerts.cases.histograms import bucket_around, observed_in, quantile_in
-from alerts.cases.model import BOT, WORKER, Case, counter, expect, gauge, rule_named, series
+from alerts.cases.model import BOT, WORKER, Case, counter, expect, for_boundary, gauge, rule_named, series
 from telemetry import slo
 
 
@@ -17,7 +17,8 @@ def loop_lag_cases() -> list[Case]:
             alertname=rule.alert,
             when=f"every loop wake-up is between {at:g}s and {above:g}s late for 20m",
             input_series=observed_in(metric, BOT, at, above, per_minute=240, minutes=20),
-            eval_time="20m",
+            eval_time=for_boundary(rule, onset=1)[0],
+            quiet_at=for_boundary(rule, onset=1)[1],
             expected=[expect(rule, p99, {**BOT, "quantile": "0.99"})],
         ),
         Case(
@@ -32,24 +33,26 @@ def loop_lag_cases() -> list[Case]:
 def log_dropped_cases() -> list[Case]:
     rule = rule_named("CsvbotLogRecordsDropped")
     metric = "csvbot_log_records_dropped_total"
+    # One, two and three records a minute for the three levels that must never be lost (a steady
+    # n/min counter increases by exactly 5n over the 5m window); DEBUG and INFO may be shed.
+    never = {level: n for n, level in enumerate(slo.LOG_LEVELS_NEVER_DROP, start=1)}
     return [
         Case(
             alertname=rule.alert,
-            when="two ERROR records a minute are dropped",
+            when="WARNING, ERROR and CRITICAL records are dropped (and DEBUG and INFO ones too)",
             input_series=[
-                series(metric, {**BOT, "level": "error"}, counter(2, 20)),
-                series(metric, {**BOT, "level": "info"}, counter(0, 20)),
+                *(series(metric, {**BOT, "level": lv}, counter(n, 20)) for lv, n in never.items()),
+                *(series(metric, {**BOT, "level": lv}, counter(50, 20)) for lv in slo.LOG_LEVELS_SHEDDABLE),
             ],
             eval_time="20m",
-            # A steady 2/min counter increases by exactly 10 over the 5m window.
-            expected=[expect(rule, 10, {**BOT, "level": "error"})],
+            expected=[expect(rule, 5 * n, {**BOT, "level": lv}) for lv, n in never.items()],
         ),
         Case(
             alertname=rule.alert,
-            when="only INFO records are dropped",
+            when="only DEBUG and INFO records are dropped",
             input_series=[
-                series(metric, {**BOT, "level": "error"}, counter(0, 20)),
-                series(metric, {**BOT, "level": "info"}, counter(50, 20)),
+                *(series(metric, {**BOT, "level": lv}, counter(0, 20)) for lv in never),
+                *(series(metric, {**BOT, "level": lv}, counter(50, 20)) for lv in slo.LOG_LEVELS_SHEDDABLE),
             ],
             eval_time="20m",
         ),
@@ -66,34 +69,47 @@ def _info_records(accepted_per_minute: float, dropped_per_minute: float) -> list
 
 def log_drop_ratio_cases() -> list[Case]:
     rule = rule_named("CsvbotLogDropRatioHigh")
-    high = round(slo.LOG_DROP_RATIO_MAX * 2, 4)
-    low = round(slo.LOG_DROP_RATIO_MAX / 2, 4)
+    # 1.5x and 0.67x the tolerance: a tolerance twice or half as large turns one case around.
+    high = round(slo.LOG_DROP_RATIO_MAX * 1.5, 4)
+    low = round(slo.LOG_DROP_RATIO_MAX * 0.67, 4)
     return [
         Case(
             alertname=rule.alert,
-            when=f"{high:.0%} of INFO records are dropped (tolerance {slo.LOG_DROP_RATIO_MAX:.0%})",
+            when=f"{high:.1%} of INFO records are dropped (tolerance {slo.LOG_DROP_RATIO_MAX:.0%})",
             input_series=_info_records((1 - high) * 1000, high * 1000),
-            eval_time="20m",
+            eval_time=for_boundary(rule, onset=1)[0],
+            quiet_at=for_boundary(rule, onset=1)[1],
             expected=[expect(rule, high, BOT)],
         ),
         Case(
             alertname=rule.alert,
-            when=f"{low:.1%} of INFO records are dropped",
+            when=f"{low:.2%} of INFO records are dropped",
             input_series=_info_records((1 - low) * 1000, low * 1000),
             eval_time="20m",
         ),
     ]
 
 
+#: A scrape job that is not csvbot's: its targets are none of these alerts' business.
+OTHER = {"job": "node", "instance": "node:9100"}
+
+
 def target_down_cases() -> list[Case]:
     rule = rule_named("CsvbotTargetDown")
+    # Down from minute 6 on: fires at 6m + for, not one evaluation earlier.
+    fire_at, quiet_at = for_boundary(rule, onset=6)
     return [
         Case(
             alertname=rule.alert,
-            when="the worker fails every scrape from 6m to 10m",
-            input_series=[series("up", BOT, gauge(1, 10)), series("up", WORKER, "1x5 0x5")],
-            eval_time="10m",
-            expected=[expect(rule, 0, WORKER)],
+            when="the bot and the worker fail every scrape from 6m on (and another job's target too)",
+            input_series=[
+                series("up", BOT, "1x5 0x5"),
+                series("up", WORKER, "1x5 0x5"),
+                series("up", OTHER, "1x5 0x5"),
+            ],
+            eval_time=fire_at,
+            quiet_at=quiet_at,
+            expected=[expect(rule, 0, BOT), expect(rule, 0, WORKER)],
         ),
         Case(
             alertname=rule.alert,
@@ -106,13 +122,23 @@ def target_down_cases() -> list[Case]:
 
 def target_absent_cases() -> list[Case]:
     rule = rule_named("CsvbotTargetAbsent")
+    # absent() is true from the first evaluation: fires at 0 + for.
+    fire_at, quiet_at = for_boundary(rule, onset=0)
     return [
         Case(
             alertname=rule.alert,
-            when="the worker job has had no target for 10m",
+            when="the worker job has had no target from the start",
             input_series=[series("up", BOT, gauge(1, 10))],
-            eval_time="10m",
+            eval_time=fire_at,
+            quiet_at=quiet_at,
             expected=[expect(rule, 1, {"job": WORKER["job"]})],
+        ),
+        Case(
+            alertname=rule.alert,
+            when="the bot job has had no target for 10m",
+            input_series=[series("up", WORKER, gauge(1, 10)), series("up", OTHER, gauge(1, 10))],
+            eval_time="10m",
+            expected=[expect(rule, 1, {"job": BOT["job"]})],
         ),
         Case(
             alertname=rule.alert,

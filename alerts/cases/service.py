@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from alerts.cases.histograms import bucket_around, observed_in, quantile_in
-from alerts.cases.model import BOT, WORKER, Case, counter, expect, gauge, rule_named, series
+from alerts.cases.model import BOT, WORKER, Case, counter, expect, for_boundary, gauge, rule_named, series
+from alerts.service_alerts import QUEUE_TREND_WINDOW, STORAGE_DEADLINE_QUERY
 from telemetry import slo
 
 #: The live limit and ceiling the success-rate and pool annotations read back.
@@ -11,9 +12,15 @@ LIMIT_QUERIES = {
     "max(csvbot_db_session_limit)": float(slo.SESSION_LIMIT_DEFAULT),
     "max(csvbot_db_session_limit_ceiling)": float(slo.SESSION_LIMIT_CEILING_DEFAULT),
 }
-#: Below the minimum-traffic guard (slo.BURN_RATE_MIN_EVENTS_PER_SECOND, 0.6/min): one event
-#: every 5 minutes.
-NIGHT_EVENTS_PER_MINUTE = 0.2
+#: The minimum-traffic guard (slo.BURN_RATE_MIN_EVENTS_PER_SECOND) in events a minute, and the
+#: traffic of the cases on either side of it: 1.5x and 0.67x, so that a guard twice or half as
+#: high is caught.
+GUARD_PER_MINUTE = slo.BURN_RATE_MIN_EVENTS_PER_SECOND * 60
+NIGHT_EVENTS_PER_MINUTE = round(GUARD_PER_MINUTE * 0.67, 4)
+QUIET_HOUR_EVENTS_PER_MINUTE = round(GUARD_PER_MINUTE * 1.5, 4)
+#: Every case checks a threshold from both sides this close: a threshold doubled or halved
+#: turns one of the two around.
+ABOVE, BELOW = 1.5, 0.67
 
 
 def _limits(minutes: int) -> list[dict[str, str]]:
@@ -50,15 +57,21 @@ def success_rate_cases() -> list[Case]:
     low = round(slo.SUCCESS_RATE_MIN - 0.05, 2)
     high = round(slo.SUCCESS_RATE_MIN + 0.05, 2)
     minutes = 20
+    # Failures from the first sample on: the ratio is below the floor from minute 1.
+    fire_at, quiet_at = for_boundary(rule, onset=1)
+    # _user_actions feeds updates and jobs alike: per stream, half the total.
+    night = NIGHT_EVENTS_PER_MINUTE / 4
+    quiet_hour = QUIET_HOUR_EVENTS_PER_MINUTE / 4
     return [
         Case(
             alertname=rule.alert,
             when=(
                 f"success stays at {low:.0%} (< {slo.SUCCESS_RATE_MIN:.0%}) "
-                f"for longer than {slo.SUCCESS_RATE_FOR}"
+                f"for {slo.SUCCESS_RATE_FOR} (and not a minute less)"
             ),
             input_series=[*_user_actions(low * 100, (1 - low) * 100, minutes), *_limits(minutes)],
-            eval_time="20m",
+            eval_time=fire_at,
+            quiet_at=quiet_at,
             expected=[expect(rule, low, {}, LIMIT_QUERIES)],
         ),
         Case(
@@ -69,11 +82,15 @@ def success_rate_cases() -> list[Case]:
         ),
         Case(
             alertname=rule.alert,
-            when="half of a night's handful of actions fail (minimum-traffic guard)",
-            input_series=[
-                *_user_actions(NIGHT_EVENTS_PER_MINUTE / 2, NIGHT_EVENTS_PER_MINUTE / 2, minutes),
-                *_limits(minutes),
-            ],
+            when=f"half of {QUIET_HOUR_EVENTS_PER_MINUTE:g} actions a minute fail (just above the guard)",
+            input_series=[*_user_actions(quiet_hour, quiet_hour, minutes), *_limits(minutes)],
+            eval_time="20m",
+            expected=[expect(rule, 0.5, {}, LIMIT_QUERIES)],
+        ),
+        Case(
+            alertname=rule.alert,
+            when=f"half of a night's {NIGHT_EVENTS_PER_MINUTE:g} actions a minute fail (traffic guard)",
+            input_series=[*_user_actions(night, night, minutes), *_limits(minutes)],
             eval_time="20m",
         ),
     ]
@@ -93,27 +110,42 @@ def _storage_calls(ok_per_minute: float, timeouts_per_minute: float, minutes: in
 
 def storage_timeout_cases() -> list[Case]:
     rule = rule_named("CsvbotStorageTimeoutsHigh")
-    high = round(slo.STORAGE_TIMEOUT_RATIO_MAX * 2, 4)
-    low = round(slo.STORAGE_TIMEOUT_RATIO_MAX / 2.5, 4)
+    high = round(slo.STORAGE_TIMEOUT_RATIO_MAX * ABOVE, 4)
+    low = round(slo.STORAGE_TIMEOUT_RATIO_MAX * BELOW, 4)
     minutes = 25
+    fire_at, quiet_at = for_boundary(rule, onset=1)
+    night = NIGHT_EVENTS_PER_MINUTE / 2
+    quiet_hour = QUIET_HOUR_EVENTS_PER_MINUTE / 2
     return [
         Case(
             alertname=rule.alert,
-            when=f"{high:.0%} of storage calls time out (limit {slo.STORAGE_TIMEOUT_RATIO_MAX:.0%})",
-            input_series=_storage_calls((1 - high) * 100, high * 100, minutes),
-            eval_time="25m",
-            expected=[expect(rule, high, {})],
+            when=f"{high:.1%} of storage calls time out (limit {slo.STORAGE_TIMEOUT_RATIO_MAX:.0%})",
+            # The service runs with STORAGE_TIMEOUT_SECONDS=3: the text says 3s, not the default.
+            input_series=[
+                *_storage_calls((1 - high) * 100, high * 100, minutes),
+                series("csvbot_config_storage_timeout_seconds", WORKER, gauge(3, minutes)),
+            ],
+            eval_time=fire_at,
+            quiet_at=quiet_at,
+            expected=[expect(rule, high, {}, {STORAGE_DEADLINE_QUERY: 3.0})],
         ),
         Case(
             alertname=rule.alert,
-            when=f"{low:.0%} of storage calls time out",
+            when=f"{low:.2%} of storage calls time out",
             input_series=_storage_calls((1 - low) * 100, low * 100, minutes),
             eval_time="25m",
         ),
         Case(
             alertname=rule.alert,
-            when="one of a night's two storage calls times out (minimum-traffic guard)",
-            input_series=_storage_calls(NIGHT_EVENTS_PER_MINUTE / 2, NIGHT_EVENTS_PER_MINUTE / 2, minutes),
+            when=f"half of {QUIET_HOUR_EVENTS_PER_MINUTE:g} storage calls a minute time out (above guard)",
+            input_series=_storage_calls(quiet_hour, quiet_hour, minutes),
+            eval_time="25m",
+            expected=[expect(rule, 0.5, {})],
+        ),
+        Case(
+            alertname=rule.alert,
+            when=f"half of a night's {NIGHT_EVENTS_PER_MINUTE:g} storage calls a minute time out",
+            input_series=_storage_calls(night, night, minutes),
             eval_time="25m",
         ),
     ]
@@ -130,7 +162,8 @@ def storage_slow_cases() -> list[Case]:
             alertname=rule.alert,
             when=f"every download takes between {at:g}s and {above:g}s",
             input_series=observed_in(metric, labels, at, above, per_minute=10, minutes=25),
-            eval_time="25m",
+            eval_time=for_boundary(rule, onset=1)[0],
+            quiet_at=for_boundary(rule, onset=1)[1],
             expected=[expect(rule, p95, {"operation": "download", "quantile": "0.95"})],
         ),
         Case(
@@ -152,7 +185,8 @@ def pool_wait_cases() -> list[Case]:
             alertname=rule.alert,
             when=f"every session wait lasts between {at:g}s and {above:g}s",
             input_series=[*observed_in(metric, BOT, at, above, per_minute=30, minutes=20), *_limits(20)],
-            eval_time="20m",
+            eval_time=for_boundary(rule, onset=1)[0],
+            quiet_at=for_boundary(rule, onset=1)[1],
             expected=[expect(rule, p95, {**BOT, "quantile": "0.95"}, LIMIT_QUERIES)],
         ),
         Case(
@@ -188,17 +222,38 @@ def acquire_timeout_cases() -> list[Case]:
 def queue_backlog_cases() -> list[Case]:
     rule = rule_named("CsvbotJobQueueBacklogGrowing")
     metric = "csvbot_job_queue_depth"
-    # Two more jobs queued every minute than the workers finish, for 25 minutes; then flat, so
-    # that the alert's value at 30m does not depend on whether the recording rule ran first.
-    growing = "0+2x25 50x5"
+    # Two more jobs queued every minute than the workers finish, from the start: non-empty and
+    # growing from minute 1 on.
+    growing = "0+2x30"
+    fire_at, quiet_at = for_boundary(rule, onset=1)
+    # Grew for 20m, then fell by one a minute for 4m: over the last 10m the trend is still up
+    # (least-squares slope +0.9/min), over the last 5m it is down (-0.6/min).
+    turning = "0+2x20 39-1x3"
+    # Grew for 20m, then fell by two a minute for 8m: down over the last 10m (-1.5/min), still up
+    # over the last 20m (+0.6/min).
+    falling = "0+2x20 38-2x7"
     return [
         Case(
             alertname=rule.alert,
-            when=f"the queue grows by two jobs a minute for longer than {slo.QUEUE_BACKLOG_FOR}",
+            when=f"the queue grows by two jobs a minute for {slo.QUEUE_BACKLOG_FOR} (and not a minute less)",
             # Both processes report the one shared queue: the rule takes the max, not the sum.
             input_series=[series(metric, BOT, growing), series(metric, WORKER, growing)],
-            eval_time="30m",
-            expected=[expect(rule, 50, {})],
+            eval_time=fire_at,
+            quiet_at=quiet_at,
+            expected=[expect(rule, 2 * int(fire_at.removesuffix("m")), {})],
+        ),
+        Case(
+            alertname=rule.alert,
+            when=f"the queue grew for 20m and fell for the last 4m (still up over {QUEUE_TREND_WINDOW})",
+            input_series=[series(metric, BOT, turning), series(metric, WORKER, gauge(0, 24))],
+            eval_time="24m",
+            expected=[expect(rule, 36, {})],
+        ),
+        Case(
+            alertname=rule.alert,
+            when=f"the queue grew for 20m and fell for the last 8m (down over {QUEUE_TREND_WINDOW})",
+            input_series=[series(metric, BOT, falling), series(metric, WORKER, gauge(0, 28))],
+            eval_time="28m",
         ),
         Case(
             alertname=rule.alert,
@@ -212,14 +267,29 @@ def queue_backlog_cases() -> list[Case]:
 def heartbeat_cases() -> list[Case]:
     rule = rule_named("CsvbotWorkerHeartbeatStale")
     metric = "csvbot_worker_heartbeat_timestamp_seconds"
+    stale = slo.WORKER_HEARTBEAT_STALE_SECONDS
+    # Each sample holds the Unix time of the last beat; at 10m (600 s) the last one is `age` old.
+    older, younger = round(stale * ABOVE), round(stale * BELOW)
     return [
         Case(
             alertname=rule.alert,
             when="the worker's last beat was at 5m and it is now 10m",
-            # Each sample holds the Unix time of the last beat: fresh until 5m, then stuck.
             input_series=[series(metric, WORKER, "0+60x5 300x10")],
             eval_time="10m",
             expected=[expect(rule, 300, WORKER)],
+        ),
+        Case(
+            alertname=rule.alert,
+            when=f"the worker's last beat is {older}s old (limit {stale:g}s)",
+            input_series=[series(metric, WORKER, f"0+60x9 {600 - older}")],
+            eval_time="10m",
+            expected=[expect(rule, older, WORKER)],
+        ),
+        Case(
+            alertname=rule.alert,
+            when=f"the worker's last beat is {younger}s old",
+            input_series=[series(metric, WORKER, f"0+60x9 {600 - younger}")],
+            eval_time="10m",
         ),
         Case(
             alertname=rule.alert,

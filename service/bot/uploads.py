@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiogram import Bot, F, Router
 from aiogram.types import Document, Message
+from opentelemetry import trace
 
 from service import messages
 from service.bot.middlewares import UpdateOutcome
@@ -36,6 +37,9 @@ from service.spool import SpoolEntry, UploadDesk
 from service.storage.keys import input_key
 from service.telegram.api_session import method_label
 from telemetry.tracing import inject_context
+
+#: The download of the user's file (getFile and the file transfer) as one span.
+_tracer = trace.get_tracer(__name__)
 
 log = logging.getLogger(__name__)
 
@@ -162,18 +166,23 @@ async def _download(bot: Bot, services: Services, file_id: str, path: Path) -> N
     otherwise cost the user a resend: it is retried (full jitter, capped) — it only reads.
     """
     label = method_label("downloadFile")
-    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-        started = time.perf_counter()
-        status = "ok"
-        try:
-            await bot.download(file_id, destination=path)
-            return
-        except Exception:
-            status = "network_error"
-            if attempt == DOWNLOAD_ATTEMPTS:
-                raise
-            log.info("file download failed; retrying", extra={"event": "download_retry", "attempt": attempt})
-        finally:
-            services.metrics.telegram_requests.labels(label, status).inc()
-            services.metrics.telegram_request_duration.labels(label).observe(time.perf_counter() - started)
-        await asyncio.sleep(random.uniform(0, min(DOWNLOAD_BACKOFF_CAP_SECONDS, 0.5 * 2**attempt)))
+    with _tracer.start_as_current_span("telegram.download_file"):
+        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+            started = time.perf_counter()
+            status = "ok"
+            try:
+                await bot.download(file_id, destination=path)
+                return
+            except Exception:
+                status = "network_error"
+                if attempt == DOWNLOAD_ATTEMPTS:
+                    raise
+                log.info(
+                    "file download failed; retrying", extra={"event": "download_retry", "attempt": attempt}
+                )
+            finally:
+                services.metrics.telegram_requests.labels(label, status).inc()
+                services.metrics.telegram_request_duration.labels(label).observe(
+                    time.perf_counter() - started
+                )
+            await asyncio.sleep(random.uniform(0, min(DOWNLOAD_BACKOFF_CAP_SECONDS, 0.5 * 2**attempt)))

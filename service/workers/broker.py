@@ -40,6 +40,7 @@ from taskiq_redis import RedisStreamBroker
 
 from service.config import Settings
 from telemetry import slo
+from telemetry.messaging import process_span, send_span
 from telemetry.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -203,7 +204,15 @@ class ResilientStreamBroker(RedisStreamBroker):
 async def process_job_task(job_id: str, context: Context = TaskiqDepends()) -> None:
     runner: JobRunner = context.state.csvbot_runner
     labels = context.message.labels
-    await runner.run(job_id, {k: str(labels[k]) for k in TRACE_LABELS if labels.get(k)})
+    carrier = {k: str(labels[k]) for k in TRACE_LABELS if labels.get(k)}
+    system, where = _where(context.broker)
+    with process_span(TASK_NAME, system=system, destination=where, job_id=job_id, carrier=carrier) as ctx:
+        await runner.run(job_id, ctx)
+
+
+def _where(broker: AsyncBroker) -> tuple[str, str]:
+    """``messaging.system`` and ``messaging.destination.name`` of the broker."""
+    return ("redis", STREAM) if isinstance(broker, RedisStreamBroker) else ("taskiq", "in-memory")
 
 
 def build_broker(settings: Settings, consumer_state: ConsumerState | None = None) -> AsyncBroker:
@@ -234,8 +243,10 @@ def make_kick(broker: AsyncBroker) -> Callable[[str, dict[str, str]], Awaitable[
     """A function that puts ``job_id`` on the queue with its trace context as labels."""
 
     async def kick(job_id: str, carrier: dict[str, str]) -> None:
-        labels = {k: v for k, v in carrier.items() if k in TRACE_LABELS}
-        kicker: AsyncKicker[[str], None] = AsyncKicker(TASK_NAME, broker, labels)
-        await kicker.kiq(job_id)
+        system, where = _where(broker)
+        with send_span(TASK_NAME, system=system, destination=where, job_id=job_id, carrier=carrier) as ctx:
+            labels = {k: v for k, v in ctx.items() if k in TRACE_LABELS}
+            kicker: AsyncKicker[[str], None] = AsyncKicker(TASK_NAME, broker, labels)
+            await kicker.kiq(job_id)
 
     return kick

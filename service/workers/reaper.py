@@ -23,11 +23,13 @@ from aiogram import Bot
 
 from service import messages
 from service.db import JobStatus
+from service.db.models import StaleJobs
 from service.deps import Services
 from service.errors import CsvbotError
 from service.workers.runner import Kick
 from service.workers.sweeper import Sweeper
 from telemetry import slo
+from telemetry.messaging import quiet_tick, tick_span
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,9 @@ class Reaper:
     async def _loop(self) -> None:
         while True:
             try:
-                await self.tick()
+                # A tick that finds nothing to do leaves no trace; one that does opens its own.
+                with quiet_tick():
+                    await self.tick()
             except CsvbotError as exc:  # database down: try again next tick, keep beating
                 log.warning("reaper tick failed: %s", exc.kind, extra={"error_kind": exc.kind})
             except Exception:
@@ -92,6 +96,14 @@ class Reaper:
     async def _reap(self) -> None:
         metrics, repo = self.services.metrics, self.services.repo
         stale = await repo.requeue_stale_jobs()
+        if stale.requeued or stale.failed:
+            with tick_span("reaper.tick", requeued=len(stale.requeued), failed=len(stale.failed)):
+                await self._rescue(stale)
+        counts = await repo.count_jobs_by_status()
+        metrics.job_queue_depth.set(counts[JobStatus.QUEUED])
+
+    async def _rescue(self, stale: StaleJobs) -> None:
+        metrics = self.services.metrics
         for job in stale.requeued:
             log.warning("job lease expired; queued again", extra={"job_id": job.id, "attempt": job.attempts})
         if self.sweeper is not None:

@@ -160,7 +160,8 @@ class JobRunner:
         metrics = self.services.metrics
         started = time.perf_counter()
         queued_at = job.queued_at or job.created_at
-        metrics.job_queue_wait.observe(max(0.0, (_now() - queued_at).total_seconds()))
+        # The exemplar links the queue-wait panel's dots to this job's trace.
+        metrics.job_queue_wait.observe(max(0.0, (_now() - queued_at).total_seconds()), exemplar())
         metrics.jobs_in_flight.inc()
         outcome, error_kind, result = "ok", None, None
         workdir = Path(tempfile.mkdtemp(prefix=f"csvbot-job-{job.id}-"))

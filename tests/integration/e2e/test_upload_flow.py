@@ -124,6 +124,13 @@ async def test_every_span_and_log_line_of_a_job_shares_one_trace_id(stack: Stack
     trace_id = spans[0].trace_id
     roots = [span for span in spans if not span.parent_span_id]
     assert [(root.service, root.name) for root in roots] == [("csvbot-bot", "bot.update")]
+    # The queue and the download of the user's file are in the trace too: the enqueue as a
+    # producer span, the task as its consumer span, the file transfer beside getFile.
+    by_name = {span.name: span for span in spans}
+    assert {"send csvbot.process_job", "process csvbot.process_job", "telegram.download_file"} <= set(by_name)
+    worker = by_name["worker.process_job"]
+    assert worker.parent_span_id == by_name["process csvbot.process_job"].span_id
+    assert by_name["process csvbot.process_job"].parent_span_id == by_name["send csvbot.process_job"].span_id
     # Nothing that belongs to this job was recorded in any other trace.
     belongs_to_job = [
         span

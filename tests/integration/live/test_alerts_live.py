@@ -16,6 +16,7 @@ from alerts.rules import alert_names, recorded_names
 from alerts.timing import FAST
 from promlib import names
 from service.config import Settings
+from simulate.harness import REPLY_METHODS
 from simulate.scenarios import SCENARIOS, Faults, Scenario
 from telemetry import slo
 from tests.integration.live.conftest import service_settings
@@ -43,6 +44,9 @@ POOL_STARVED = replace(SCENARIOS["pool-starved"], rate=7.0, duration=50.0, sessi
 #: The launch forecast's load (1.5 actions/s) on the launch session limit (4), with the same
 #: 100 ms database round trip and no injected fault, for longer than any fast `for` plus window.
 NO_FAULTS = replace(SCENARIOS["launch"], duration=30.0, drain=5.0)
+#: The telegram-flood mix (20 % of replies 429 with retry_after=1, 2 % 502) at twice the launch
+#: rate, so that every 10-second window of the fast copy holds replies of each method.
+TELEGRAM_FLOOD = replace(SCENARIOS["telegram-flood"], rate=3.0, duration=40.0)
 #: Every series the recording rules write (``level:metric:operations`` names).
 RECORDED = '{__name__=~"csvbot:.+"}'
 
@@ -69,6 +73,8 @@ async def test_injected_storage_hangs_fire_the_storage_timeout_alert(
     assert ratio and ratio[0] > slo.STORAGE_TIMEOUT_RATIO_MAX, f"timeout ratio {ratio}"
     assert alert["labels"]["severity"] == "critical"
     assert "%" in alert["annotations"]["description"], "the description states the live ratio"
+    # The run's deadline is 1 s (not the 15 s default): the text reads the live configuration.
+    assert "hit the 1s deadline" in alert["annotations"]["description"], alert["annotations"]
     assert alert["annotations"]["runbook_url"]
 
 
@@ -116,3 +122,18 @@ async def test_without_faults_no_alert_fires(
     missing = recorded_names(FAST) - set(recorded)
     assert not missing, f"recording rules with no samples during the run: {sorted(missing)}"
     assert not fired, f"alerts fired with no fault injected: {sorted(fired)}; timeline: {run.timeline()}"
+
+
+@pytest.mark.timeout(150)
+async def test_a_429_storm_fires_the_telegram_api_trouble_alert(
+    prometheus_bin: Path, fast_rule_files: list[Path], tmp_path: Path
+) -> None:
+    """About a fifth of the replies answered 429 or 502: more than the 10 % a method may get."""
+    async with _live(TELEGRAM_FLOOD, service_settings(), prometheus_bin, fast_rule_files, tmp_path) as run:
+        await run.wait_for_alert("CsvbotTelegramApiTrouble", "pending", within=40.0)
+        alert = await run.wait_for_alert("CsvbotTelegramApiTrouble", "firing", within=40.0)
+    print(f"telegram flood: {run.timeline()}")
+
+    assert alert["labels"]["method"] in REPLY_METHODS, alert["labels"]
+    assert alert["labels"]["severity"] == "warning"
+    assert "429" in alert["annotations"]["description"]

@@ -1,0 +1,18 @@
+"""No ``*_created`` series: nothing reads them, and they doubled the counters' series."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from telemetry.metrics import Metrics
+
+
+def test_the_exposition_has_no_created_series() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    metrics.jobs.labels("ok").inc()
+    metrics.job_queue_wait.observe(1.0)
+    text = generate_latest(registry).decode()
+    assert "csvbot_jobs_total" in text
+    assert "csvbot_jobs_created" not in text
+    assert "csvbot_job_queue_wait_seconds_created" not in text
