@@ -133,29 +133,18 @@ async def _delivery_fails(stack: FaultStack, p: Profile) -> None:
     stack.emulator.clear_faults()
 
 
-WORKER_PATH = "worker side of issue 10 (branch worker-path)"
 CASES = [
-    Case(
-        "worker SIGKILL mid-job 4x",
-        _kill_workers_4x,
-        f"{WORKER_PATH}: fencing and per-document delivery",
-        allowed_repeats=8,
-    ),
+    Case("worker SIGKILL mid-job 4x", _kill_workers_4x, allowed_repeats=8),
     Case("PostgreSQL stopped", _postgres_down),
     Case("PostgreSQL restart", _postgres_restart),
     Case("Redis stopped", _redis_down),
-    Case(
-        "Redis restarted, data lost",
-        _redis_data_lost,
-        f"{WORKER_PATH}: NOGROUP recovery and a sweeper for queued rows",
-        restart_workers_after=True,
-    ),
+    Case("Redis restarted, data lost", _redis_data_lost, restart_workers_after=True),
     Case("storage hangs", _storage(Fault.hang)),
     Case("storage 503s", _storage(lambda: Fault.error_status(503))),
     Case("storage: half the calls hang", _storage(lambda: Fault.hang(probability=0.5))),
     Case("bot SIGTERM + restart", _bot_restart),
     Case("Telegram 429 storm", _telegram_429_storm),
-    Case("delivery fails after finish", _delivery_fails, f"{WORKER_PATH}: delivery as its own step"),
+    Case("delivery fails after finish", _delivery_fails),
 ]
 
 
