@@ -23,6 +23,7 @@ from service.deps import Services
 from service.process import DRAIN_SECONDS, OpenProcess, open_process
 from service.runtime import Telemetry, run_until_signal
 from service.storage import Storage
+from service.tuning import Tuner, open_tuning
 from service.workers.runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class BotApp:
         self.in_process_worker = not settings.redis_url
         self.dp: Dispatcher | None = None
         self._opened: OpenProcess | None = None
+        self.tuner: Tuner | None = None
         self._stack = contextlib.AsyncExitStack()
 
     @property
@@ -69,6 +71,10 @@ class BotApp:
             open_process(settings, self.telemetry, role="bot", run_jobs=self.in_process_worker)
         )
         repo = self._opened.services.repo
+        # Session-limit tuning (SESSION_LIMIT_TUNING): the webhook receiver or the controller.
+        self.tuner = await self._stack.enter_async_context(
+            open_tuning(self._opened.services, self._opened.bot)
+        )
         self.dp = build_dispatcher(self._opened.services)
         self.telemetry.health.set("bot", True)
         log.info(

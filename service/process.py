@@ -22,6 +22,7 @@ from taskiq_redis import RedisStreamBroker
 
 from service.config import Settings
 from service.db import open_repository
+from service.db.budget import open_budget
 from service.deps import Services
 from service.readiness import Check, ReadinessProbe
 from service.runtime import Telemetry
@@ -67,6 +68,10 @@ async def open_process(
         stack.push_async_callback(bot.session.close)
         repo = await open_repository(settings, metrics, application_name=f"csvbot-{role}")
         stack.push_async_callback(repo.aclose)
+        # The pool is sized to this process's share of the service's connection budget.
+        budget = await open_budget(settings, repo, metrics, role=role)
+        if budget is not None:
+            stack.push_async_callback(budget.stop)
         health.set("database", True)
         storage = build_storage(settings, metrics)
         await storage.start()
@@ -82,7 +87,13 @@ async def open_process(
         stack.push_async_callback(_shutdown_broker, broker)
         kick = make_kick(broker)
         services = Services(
-            settings=settings, metrics=metrics, repo=repo, storage=storage, enqueue=kick, health=health
+            settings=settings,
+            metrics=metrics,
+            repo=repo,
+            storage=storage,
+            enqueue=kick,
+            health=health,
+            budget=budget,
         )
         runner = reaper = None
         if run_jobs:

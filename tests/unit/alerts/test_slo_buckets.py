@@ -33,6 +33,10 @@ def test_every_latency_threshold_and_slo_is_listed_for_the_bucket_check() -> Non
         "READINESS_CHECK_INTERVAL_SECONDS",
         "READINESS_PROBE_TIMEOUT_SECONDS",
         "WORKER_DRAIN_SECONDS",
+        "BUDGET_LEASE_SECONDS",
+        "TUNING_COOLDOWN_SECONDS",
+        "TUNING_QUIET_SECONDS",
+        "TUNING_WINDOW_SECONDS",
     }
     for name, value in vars(slo).items():
         if name.isupper() and name.endswith("_SECONDS") and name not in not_histogram_thresholds:
