@@ -11,6 +11,7 @@ import asyncio
 import json
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from rich.table import Table
 from service.config import Settings
 from simulate.driver import JOB_ID, Workload
 from simulate.harness import Harness
+from simulate.limit_timeline import limit_timeline, refusals
 from simulate.live import LiveStatus, render_report
 from simulate.report import Report, build_report
 from simulate.scenarios import Scenario, scenario_from_args
@@ -43,6 +45,7 @@ async def simulate_once(
 ) -> Report:
     async with Harness(scenario, settings, seed=seed, metrics_port=metrics_port) as h:
         assert h.telemetry is not None and h.app is not None and h.app.repo is not None
+        started = datetime.now(UTC)
         workload = Workload(scenario, h.emulator, seed)
         status = LiveStatus(workload.state, h.telemetry.metrics, scenario.users, scenario.duration)
         run = asyncio.get_running_loop().create_task(workload.run())
@@ -62,16 +65,25 @@ async def simulate_once(
                     console.print(status.line())
         await run
         status.sample()
-        return build_report(
+        report = build_report(
             scenario,
             workload.state,
             h.telemetry.metrics.registry,
             session_limit=h.app.repo.session_limit,
             session_limit_max=h.app.repo.session_limit_ceiling,
-            database=h.app.repo.backend,
+            # The latency model behaves like PostgreSQL's pool: judge (and hint) it as one.
+            database="postgres-model"
+            if h.app.repo.tunable and h.app.repo.backend == "sqlite"
+            else h.app.repo.backend,
             loop_lag_max=status.max_loop_lag,
             results_per_job=results_per_job(h, workload),
         )
+        report.settings["database_model"] = h.database_description
+        report.settings["session_limit_tuning"] = settings.session_limit_tuning
+        report.settings["session_limit_start"] = scenario.session_limit or settings.supabase_session_limit
+        report.limit_timeline = await limit_timeline(h.app.repo, started=started)
+        report.limit_refusals = refusals(h.telemetry.metrics.registry)
+        return report
 
 
 def results_per_job(h: Harness, workload: Workload) -> dict[str, int]:

@@ -103,6 +103,9 @@ class Report:
     checks: dict[str, bool] = field(default_factory=dict)
     verdict: str = "pass"
     hints: list[str] = field(default_factory=list)
+    #: Session-limit changes during the run (simulate/limit_timeline.py) and refusals counted.
+    limit_timeline: list[dict[str, Any]] = field(default_factory=list)
+    limit_refusals: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

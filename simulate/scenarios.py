@@ -86,6 +86,13 @@ class Scenario:
     #: How long a simulated user waits for an answer before counting the action as failed.
     reply_timeout: float = 30.0
     result_timeout: float = 60.0
+    #: On SQLite, model PostgreSQL sessions: each unit of work holds one for this long (a round
+    #: trip to a remote pooler). None: SQLite as it is (sub-millisecond, one connection).
+    db_round_trip: float | None = None
+    #: Session-limit tuning windows for the run (SESSION_LIMIT_WINDOW_SECONDS and the cooldown),
+    #: shortened so that a one-minute run can see several decisions. None: the operator's.
+    tuning_window: float | None = None
+    tuning_cooldown: float | None = None
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -114,9 +121,15 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             name="pool-starved",
-            description="Three times the launch load on a single database session.",
+            description=(
+                "Three times the launch load on the launch session limit (4), every database "
+                "session held for a 250 ms round trip (PostgreSQL, or a PostgreSQL-like model on SQLite)."
+            ),
             rate=4.5,
-            session_limit=1,
+            session_limit=4,
+            db_round_trip=0.25,
+            tuning_window=3.0,
+            tuning_cooldown=3.0,
         ),
     )
 }

@@ -52,9 +52,18 @@ class SessionLimitQueries:
     def _query(self, name: str) -> AbstractAsyncContextManager[Any]:
         raise NotImplementedError
 
-    async def read_session_limit(self) -> LimitChange | None:
-        """The newest stored change, or None while the service runs on its initial limit."""
-        async with self._query("get_session_limit") as db:
+    def _reserve_query(self, name: str) -> AbstractAsyncContextManager[Any]:
+        """A query on a session of the reserve, outside the budgeted pool (PostgreSQL)."""
+        return self._query(name)
+
+    async def read_session_limit(self, *, reserve: bool = False) -> LimitChange | None:
+        """The newest stored change, or None while the service runs on its initial limit.
+
+        ``reserve``: read on a session of the reserve — a starting process holds no share of the
+        budget yet, and must not open a pool session outside it.
+        """
+        query = self._reserve_query if reserve else self._query
+        async with query("get_session_limit") as db:
             row = await db.fetch_one(CURRENT_LIMIT, {})
         return _change(row) if row is not None else None
 
@@ -74,7 +83,7 @@ class SessionLimitQueries:
             "reason": reason[:REASON_MAX_CHARS],
             "changed_at": at,
         }
-        async with self._query("set_session_limit") as db:
+        async with self._reserve_query("set_session_limit") as db:
             row = await db.fetch_one(RECORD_LIMIT, params)
         assert row is not None, "INSERT … RETURNING returned no row"
         return _change(row)

@@ -118,6 +118,9 @@ class PostgresRepository(SqlRepository):
             server_settings={"application_name": name},
         )
 
+    def _reserve_query(self, name: str) -> contextlib.AbstractAsyncContextManager[Executor]:
+        return self._instrumentation.query(name, self._reserve_session)
+
     @contextlib.asynccontextmanager
     async def _reserve_session(self) -> AsyncIterator[Executor]:
         """A one-off connection outside the pool, from SUPABASE_SESSION_RESERVE; closed after use."""
@@ -151,10 +154,10 @@ class PostgresRepository(SqlRepository):
         await self.pool.close_idle()
 
     @contextlib.asynccontextmanager
-    async def budget_connection(self) -> AsyncIterator[asyncpg.Connection]:
+    async def budget_connection(self, *, reserve: bool = False) -> AsyncIterator[asyncpg.Connection]:
         """A session for the budget ledger: from the pool while this process has a share, else a
         one-off connection from the reserve (a starting process asking for its first share)."""
-        if self.pool.limit > 0:
+        if self.pool.limit > 0 and not reserve:
             async with self._query("budget_lease") as db:
                 assert isinstance(db, PgExecutor)
                 yield db.connection

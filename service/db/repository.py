@@ -66,7 +66,7 @@ class Repository(Protocol):
         """
         ...
 
-    async def read_session_limit(self) -> LimitChange | None:
+    async def read_session_limit(self, *, reserve: bool = False) -> LimitChange | None:
         """The newest stored change (None: the service runs on SUPABASE_SESSION_LIMIT)."""
         ...
 

@@ -166,7 +166,8 @@ class SqlRepository(RecoveryQueries, SessionLimitQueries, ABC):
         # Serialised: an operator and the tuning loop changing it at once must not both read the
         # same previous value.
         async with self._limit_lock:
-            stored = await self.read_session_limit()
+            # On the reserve: a decision taken because the pool is starved must not queue for it.
+            stored = await self.read_session_limit(reserve=True)
             previous = stored.session_limit if stored is not None else self._session_limit
             if new_limit == previous:
                 self.adopt_session_limit(previous)

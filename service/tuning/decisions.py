@@ -67,7 +67,7 @@ class Decisions:
             change = await self._repo.set_session_limit(new, source=source, actor=trigger, reason=reason)
             previous = change.previous if change.previous is not None else previous
             if self._budget is not None:
-                await self._budget.renew()
+                await self._budget.renew(read_limit=False)
         decision = Decision(
             direction, source, previous, new if direction != "hold" else previous, reason, trigger
         )

@@ -76,7 +76,8 @@ class Tuner:
                 reserved=self.repo.pool_sessions,
                 queries_slower=queries_slower,
             )
-        await self.budget.renew()  # this process's newest numbers in the ledger first
+        # This process's newest numbers in the ledger first (without queueing for a session).
+        await self.budget.renew(read_limit=False)
         leases = (await self.budget.status()).leases
         pinned = [lease for lease in leases if lease.report.pinned]
         return PoolSignals(

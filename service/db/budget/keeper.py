@@ -92,11 +92,13 @@ class BudgetKeeper:
 
     async def start(self) -> None:
         """Take this process's first share (waiting for its minimum), then keep renewing."""
-        await self._read_limit()
+        # Nothing of the pool may stay open or be opened before the ledger grants a share: the
+        # limit is read on a session of the reserve, like the migrations before it.
+        await self._apply(0)
         close_idle = getattr(self.repo, "close_idle", None)
         if close_idle is not None:
             await close_idle()
-        await self._apply(0)
+        await self._read_limit(reserve=True)
         waited_since = time.monotonic()
         logged = waited_since
         while await self.renew() == 0:
@@ -118,11 +120,15 @@ class BudgetKeeper:
             await self.ledger.release(self.process_id)
         await self.ledger.aclose()
 
-    async def renew(self) -> int:
-        """Renew now (also right after /limit changed the limit); the grant. Never raises."""
+    async def renew(self, *, read_limit: bool = True) -> int:
+        """Renew now (also right after a decision changed the limit); the grant. Never raises.
+
+        ``read_limit=False`` skips re-reading the limit: a caller that just stored it (or that
+        acts because the pool is starved) must not queue behind the pool for a session.
+        """
         async with self._lock:
             try:
-                if self.repo.pool_sessions > 0:
+                if read_limit and self.repo.pool_sessions > 0:
                     await self._read_limit()
                 grant = await self.ledger.renew(
                     self._report(),
@@ -155,8 +161,8 @@ class BudgetKeeper:
             await asyncio.sleep(self.interval)
             await self.renew()
 
-    async def _read_limit(self) -> None:
-        stored = await self.repo.read_session_limit()
+    async def _read_limit(self, *, reserve: bool = False) -> None:
+        stored = await self.repo.read_session_limit(reserve=reserve)
         if stored is not None and stored.session_limit != self.repo.session_limit:
             log.info(
                 "applying the service-wide session limit",
@@ -182,7 +188,8 @@ class BudgetKeeper:
             role=self.role,
             minimum=self.minimum,
             # A share given back counts as held until the connections above it are closed.
-            held=max(self.repo.open_connections, self.repo.pool_sessions),
+            # (in use: a caller admitted under the old grant may still be opening its connection).
+            held=max(self.repo.open_connections, limiter.in_use, self.repo.pool_sessions),
             wanted=wanted_sessions(
                 role_minimum=self.minimum,
                 limit=self.repo.session_limit,

@@ -66,7 +66,8 @@ class PgLedger:
             await conn.execute("DELETE FROM session_leases WHERE process_id = $1", process_id)
 
     async def leases(self) -> list[Lease]:
-        async with self._repo.budget_connection() as conn:
+        # On the reserve: read when the pool may be pinned (tuning decisions, /limit).
+        async with self._repo.budget_connection(reserve=True) as conn:
             return self._read(await conn.fetch(_LIVE))
 
     async def aclose(self) -> None:
