@@ -52,6 +52,16 @@ class ModelledPostgresRepository(SqliteRepository):
         finally:
             self.limiter.release()
 
+    def _reserve_query(self, name: str) -> contextlib.AbstractAsyncContextManager[Executor]:
+        # The reserve: outside the modelled pool (a starting process reads the limit on it).
+        return self._instrumentation.query(name, self._reserve_session)
+
+    @contextlib.asynccontextmanager
+    async def _reserve_session(self) -> AsyncIterator[Executor]:
+        await asyncio.sleep(self.round_trip)
+        async with self._statements:
+            yield SqliteExecutor(await self._connect())
+
     async def _apply_session_limit(self, new_limit: int) -> None:
         self.limiter.set_limit(new_limit)
 

@@ -123,8 +123,8 @@ class BudgetKeeper:
     async def renew(self, *, read_limit: bool = True) -> int:
         """Renew now (also right after a decision changed the limit); the grant. Never raises.
 
-        ``read_limit=False`` skips re-reading the limit: a caller that just stored it (or that
-        acts because the pool is starved) must not queue behind the pool for a session.
+        ``read_limit=False`` skips re-reading the limit and renews on the reserve: a caller that
+        just stored it (or that acts because the pool is starved) must not queue behind the pool.
         """
         async with self._lock:
             try:
@@ -136,6 +136,7 @@ class BudgetKeeper:
                     budget=self.settings.session_budget,
                     limit=self.repo.session_limit,
                     ttl=self.ttl,
+                    reserve=not read_limit,
                 )
             except (CsvbotError, OSError, ConnectionError, TimeoutError) as exc:
                 self._metrics.db_budget_leases.labels("failed").inc()

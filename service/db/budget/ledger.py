@@ -24,8 +24,14 @@ class Ledger(Protocol):
     #: ``redis``, ``postgres`` or ``local``, for logs and /limit.
     kind: str
 
-    async def renew(self, report: LeaseReport, *, current: int, budget: int, limit: int, ttl: float) -> int:
-        """Renew (or take) ``report.process_id``'s lease for ``ttl`` seconds; the new grant."""
+    async def renew(
+        self, report: LeaseReport, *, current: int, budget: int, limit: int, ttl: float, reserve: bool = False
+    ) -> int:
+        """Renew (or take) ``report.process_id``'s lease for ``ttl`` seconds; the new grant.
+
+        ``reserve``: a ledger in the database renews on a session of the reserve (a decision
+        taken because the pool is pinned must not queue behind it).
+        """
         ...
 
     async def release(self, process_id: str) -> None:
@@ -47,7 +53,9 @@ class LocalLedger:
     def __init__(self) -> None:
         self._leases: dict[str, Lease] = {}
 
-    async def renew(self, report: LeaseReport, *, current: int, budget: int, limit: int, ttl: float) -> int:
+    async def renew(
+        self, report: LeaseReport, *, current: int, budget: int, limit: int, ttl: float, reserve: bool = False
+    ) -> int:
         now = time.time()
         self._leases = {pid: lease for pid, lease in self._leases.items() if lease.expires_at > now}
         others = [lease for pid, lease in self._leases.items() if pid != report.process_id]

@@ -34,8 +34,10 @@ class PgLedger:
         self._repo = repo
         self._minimums = minimums
 
-    async def renew(self, report: LeaseReport, *, current: int, budget: int, limit: int, ttl: float) -> int:
-        async with self._repo.budget_connection() as conn, conn.transaction():
+    async def renew(
+        self, report: LeaseReport, *, current: int, budget: int, limit: int, ttl: float, reserve: bool = False
+    ) -> int:
+        async with self._repo.budget_connection(reserve=reserve) as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", BUDGET_LOCK_KEY)
             await conn.execute(_DROP_EXPIRED)
             now = float(await conn.fetchval(_NOW))

@@ -29,7 +29,9 @@ class RedisLedger:
         self._redis: Redis = Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._key = key
 
-    async def renew(self, report: LeaseReport, *, current: int, budget: int, limit: int, ttl: float) -> int:
+    async def renew(
+        self, report: LeaseReport, *, current: int, budget: int, limit: int, ttl: float, reserve: bool = False
+    ) -> int:
         for _ in range(MAX_RETRIES):
             async with self._redis.pipeline(transaction=True) as pipe:
                 try:
