@@ -122,17 +122,18 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             name="pool-starved",
             description=(
-                "More than twice the launch load on the launch session limit (4), every database "
-                "session held for a 600 ms round trip (PostgreSQL, or a PostgreSQL-like model on SQLite)."
+                "Four times the launch load (small files) on the launch session limit (4), every "
+                "database session held for a 300 ms round trip (PostgreSQL, or a PostgreSQL-like model on SQLite)."
             ),
-            # Few actions (little CPU) on slow sessions: the pool, not the event loop, is what runs
-            # out. About 10 sessions/s are asked for; 4 sessions of 0.6 s serve 6.7/s, 7 serve 11.7/s.
-            rate=3.5,
+            # Small files (little CPU) on slow sessions: the pool, not the event loop, is what runs
+            # out. About 17 sessions/s are asked for; 4 sessions of 0.3 s serve 13/s, 6 serve 20/s.
+            rate=6.0,
+            files=FileMix(median_bytes=2_000, p95_bytes=20_000, max_bytes=100_000),
             session_limit=4,
-            db_round_trip=0.6,
-            tuning_window=3.0,
+            db_round_trip=0.3,
+            tuning_window=2.0,
             # A step per window: the run is a minute, not an hour.
-            tuning_cooldown=2.5,
+            tuning_cooldown=1.5,
         ),
     )
 }
