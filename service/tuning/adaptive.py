@@ -35,8 +35,9 @@ from telemetry.metrics import Metrics
 log = logging.getLogger(__name__)
 
 #: Queries taking this much longer on average than in the last calm window mean the database
-#: got slow: 2x, well past run-to-run noise, well before a timeout.
-QUERY_SLOWDOWN_FACTOR = 2.0
+#: got slow: 3x, past run-to-run noise and the event-loop lag of a busy process (which stretches
+#: every measured query a little), well before a timeout.
+QUERY_SLOWDOWN_FACTOR = 3.0
 
 
 class AdaptiveController:
@@ -85,7 +86,7 @@ class AdaptiveController:
         waits_high = p95 > slo.POOL_WAIT_P95_MAX_SECONDS or window.timeouts > 0
         if not waits_high:
             quiet = p95 < slo.POOL_WAIT_P95_MAX_SECONDS * slo.TUNING_QUIET_WAIT_FRACTION and not window.pinned
-            if query_seconds:
+            if delta["query_count"] >= slo.TUNING_MIN_SAMPLES:  # a baseline of a few queries is noise too
                 self._calm_query_seconds = query_seconds
             await self._tuner.quiet(quiet=quiet, source="adaptive")
             return
