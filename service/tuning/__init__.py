@@ -19,6 +19,7 @@ from service.db.sql_repository import SqlRepository
 from service.deps import Services
 from service.tuning.adaptive import AdaptiveController
 from service.tuning.decisions import Decision, Decisions, notify_admins
+from service.tuning.quiet import QuietWatch
 from service.tuning.tuner import Tuner
 from service.tuning.webhook import AlertWebhook
 
@@ -65,6 +66,9 @@ async def open_tuning(services: Services, bot: Bot) -> AsyncIterator[Tuner | Non
             site = web.TCPSite(runner, settings.alert_webhook_host, settings.alert_webhook_port)
             await site.start()
             tuner.webhook_port = _bound_port(runner) or settings.alert_webhook_port
+            quiet = QuietWatch(tuner, interval=settings.session_limit_window_seconds)
+            quiet.start()
+            stack.push_async_callback(quiet.stop)
         log.info("session limit tuning started", extra={"event": "tuning_started", "mode": mode})
         yield tuner
 

@@ -26,6 +26,7 @@ from service.db import open_repository
 from service.db.budget import BudgetKeeper, LocalLedger
 from service.db.sql_repository import SqlRepository
 from service.tuning.decisions import Decisions
+from service.tuning.quiet import QuietWatch
 from service.tuning.tuner import Tuner
 from service.tuning.webhook import PATH, AlertWebhook
 from telemetry.metrics import Metrics
@@ -197,3 +198,22 @@ async def test_a_pinned_pool_raises_the_limit_by_one_and_the_cooldown_holds_the_
     assert receiver.keeper.grant == 5  # this process's pool followed at once
     assert receiver.count("csvbot_db_session_limit_changes_total", source="alerts", direction="up") == 1
     assert any("4 → 5" in text for text in receiver.told) and any("cooldown" in t for t in receiver.told)
+
+
+async def test_after_a_sustained_quiet_period_the_limit_comes_down_by_one_never_below_the_initial(
+    receiver: Receiver,
+) -> None:
+    repo = receiver.repo
+    await repo.set_session_limit(6, source="operator", actor="1", reason="launch day")
+    settings = receiver.keeper.settings.model_copy(update={"session_limit_quiet_seconds": 0.2})
+    tuner = Tuner(settings, repo, receiver.keeper, Decisions(repo, receiver.keeper, repo._metrics, None))
+    watch = QuietWatch(tuner, interval=0.1)
+    await watch.step()  # starts the quiet clock; nothing pinned, nobody waiting
+    await asyncio.sleep(0.3)
+    await watch.step()
+    stored = await repo.read_session_limit()
+    assert stored is not None and (stored.previous, stored.session_limit, stored.source) == (6, 5, "alerts")
+    assert "quiet" in stored.reason
+    await asyncio.sleep(0.3)
+    await watch.step()  # within the cooldown of its own change: no second step
+    assert repo.session_limit == 5
