@@ -127,9 +127,15 @@ class BudgetKeeper:
         just stored it (or that acts because the pool is starved) must not queue behind the pool.
         """
         async with self._lock:
+            # Callers queue for the pool: reading and renewing through it would wait behind them
+            # (long enough, under starvation, to let the lease expire). The reserve it is.
+            starved = self.repo.limiter.waiting > 0
+            read_limit = read_limit and not starved
             try:
                 if read_limit and self.repo.pool_sessions > 0:
                     await self._read_limit()
+                elif starved and self.repo.pool_sessions > 0:
+                    await self._read_limit(reserve=True)
                 grant = await self.ledger.renew(
                     self._report(),
                     current=self._grant,
