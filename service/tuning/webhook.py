@@ -137,7 +137,7 @@ def _alerts(body: Any) -> list[dict[str, Any]]:
     """The alerts of a webhook payload, checked field by field (nothing else is trusted)."""
     if not isinstance(body, dict) or not isinstance(body.get("alerts"), list):
         raise Malformed("not an Alertmanager webhook payload: no 'alerts' list")
-    alerts = body["alerts"]
+    alerts: list[dict[str, Any]] = body["alerts"]
     for alert in alerts:
         if not isinstance(alert, dict):
             raise Malformed("an alert is not an object")

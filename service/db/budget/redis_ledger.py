@@ -40,7 +40,7 @@ class RedisLedger:
                     live, expired = _split(await pipe.hgetall(self._key), now)
                     others = [lease for pid, lease in live.items() if pid != report.process_id]
                     grant = grant_for(report, current, others, budget=budget, limit=limit)
-                    pipe.multi()
+                    pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
                     if expired:
                         pipe.hdel(self._key, *expired)
                     pipe.hset(self._key, report.process_id, encode_lease(Lease(report, grant, now + ttl)))
