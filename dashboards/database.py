@@ -110,11 +110,65 @@ def waits() -> Section:
     )
 
 
+# --- connection budget: grants per process, and every limit decision as an annotation ----------
+
+CHANGES = "csvbot_db_session_limit_changes_total"
+
+
+def budget() -> Section:
+    return Section(
+        "Connection budget",
+        [
+            timeseries(
+                "Grants per process vs budget",
+                [
+                    query(sel("csvbot_db_session_grant"), "{{instance}} grant"),
+                    query(f"sum({sel('csvbot_db_session_grant')})", "all grants"),
+                    query(f"max({sel('csvbot_db_session_budget')})", "budget"),
+                ],
+                stacked=False,
+                description="Each process's share of the budget (SUPABASE_POOL_SIZE - "
+                "SUPABASE_SESSION_RESERVE). All grants together never exceed it; a process pinned at "
+                "its grant with callers waiting wants more.",
+            ),
+            timeseries(
+                "Limit decisions / s by source and direction",
+                [query(rate(CHANGES, by=("source", "direction")), "{{source}} {{direction}}")],
+                unit="reqps",
+                description="up / down: the limit changed; hold: a decision not to change it "
+                "(the WARNING log line says why).",
+            ),
+        ],
+    )
+
+
+def limit_change_annotations() -> list[dict[str, Any]]:
+    """Every change of the limit as a marker on every panel of the dashboard."""
+    return [
+        {
+            "name": "Session limit changes",
+            "datasource": {"type": "prometheus", "uid": "${datasource}"},
+            "enable": True,
+            "iconColor": "orange",
+            "expr": f'sum by (source, direction) (increase({CHANGES}{{direction!="hold"}}[1m])) > 0',
+            "step": "1m",
+            "titleFormat": "session limit {{direction}}",
+            "textFormat": "by {{source}}",
+            "useValueForTime": False,
+        }
+    ]
+
+
 def dashboard() -> dict[str, Any]:
-    return build(
+    data = build(
         "database",
         "csvbot / Database",
         "Is SUPABASE_SESSION_LIMIT right? The live limit and ceiling, sessions in use, waits, "
-        "acquire timeouts and query latency.",
-        [limit(), pool(), waits()],
+        "acquire timeouts and query latency; the connection budget's grants per process.",
+        [limit(), pool(), waits(), budget()],
     )
+    annotations = data.get("annotations")
+    existing = list(getattr(annotations, "list", None) or [])
+    # Grafana's own "Annotations & Alerts" stays; the limit's changes are added to it.
+    data["annotations"] = {"list": [*existing, *limit_change_annotations()]}
+    return data

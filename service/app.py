@@ -18,12 +18,14 @@ from aiohttp import web
 
 from service.bot.dispatcher import build_dispatcher
 from service.config import Settings
-from service.db import Repository
+from service.db import Repository, open_repository
+from service.db.factory import OpenRepository
 from service.deps import Services
 from service.process import DRAIN_SECONDS, OpenProcess, open_process
 from service.runtime import Telemetry, run_until_signal
 from service.spool import UploadDesk, open_upload_desk
 from service.storage import Storage
+from service.tuning import Tuner, open_tuning
 from service.workers.runner import JobRunner
 
 log = logging.getLogger(__name__)
@@ -36,14 +38,19 @@ class BotApp:
     when there is no ``REDIS_URL``); the dispatcher is the bot's own.
     """
 
-    def __init__(self, settings: Settings, telemetry: Telemetry) -> None:
+    def __init__(
+        self, settings: Settings, telemetry: Telemetry, *, open_repo: OpenRepository = open_repository
+    ) -> None:
         self.settings = settings
+        #: How the database is opened (a simulation on SQLite passes a PostgreSQL-like model).
+        self.open_repo = open_repo
         self.telemetry = telemetry
         self.in_process_worker = not settings.redis_url
         self.dp: Dispatcher | None = None
         self._opened: OpenProcess | None = None
         self._webhook_handler: SimpleRequestHandler | None = None
         self.upload_desk: UploadDesk | None = None
+        self.tuner: Tuner | None = None
         self._stack = contextlib.AsyncExitStack()
 
     @property
@@ -69,9 +76,19 @@ class BotApp:
     async def start(self) -> None:
         settings = self.settings
         self._opened = await self._stack.enter_async_context(
-            open_process(settings, self.telemetry, role="bot", run_jobs=self.in_process_worker)
+            open_process(
+                settings,
+                self.telemetry,
+                role="bot",
+                run_jobs=self.in_process_worker,
+                open_repo=self.open_repo,
+            )
         )
         repo = self._opened.services.repo
+        # Session-limit tuning (SESSION_LIMIT_TUNING): the webhook receiver or the controller.
+        self.tuner = await self._stack.enter_async_context(
+            open_tuning(self._opened.services, self._opened.bot)
+        )
         self.dp = build_dispatcher(self._opened.services)
         self.upload_desk = open_upload_desk(settings, self._opened.services, self._opened.bot)
         # Stopped before what open_process opened closes; what still waits stays spooled.

@@ -108,6 +108,21 @@ class Settings(BaseSettings):
     #: ``minimal``: logs at WARNING and above, no spans, no per-update metrics middleware. Only
     #: to measure what telemetry costs (bench/capacity_bench.py); production runs ``full``.
     telemetry: Literal["full", "minimal"] = "full"
+    # --- Connection budget and session-limit tuning -------------------------------------------
+    #: The pooler's size (Supabase free tier: 15) and the part of it csvbot leaves alone.
+    supabase_pool_size: int = Field(default=slo.POOL_SIZE_DEFAULT, ge=1, le=10_000)
+    supabase_session_reserve: int = Field(default=slo.SESSION_RESERVE_DEFAULT, ge=0, le=10_000)
+    #: ``off``: only operators change the limit; ``alerts``: Alertmanager's webhook does too;
+    #: ``adaptive``: an in-process controller does (no Prometheus needed).
+    session_limit_tuning: Literal["off", "alerts", "adaptive"] = "off"
+    session_limit_cooldown_seconds: float = Field(default=slo.TUNING_COOLDOWN_SECONDS, ge=0, le=86_400)
+    session_limit_quiet_seconds: float = Field(default=slo.TUNING_QUIET_SECONDS, gt=0, le=7 * 86_400)
+    session_limit_window_seconds: float = Field(default=slo.TUNING_WINDOW_SECONDS, gt=0, le=3_600)
+    db_budget_lease_seconds: float = Field(default=slo.BUDGET_LEASE_SECONDS, ge=1, le=600)
+    #: Alertmanager's webhook receiver (in the bot process), and the bearer token it requires.
+    alert_webhook_host: str = "127.0.0.1"
+    alert_webhook_port: int = Field(default=9466, ge=0, le=65535)
+    alert_webhook_token: SecretStr | None = None
 
     # --- validators -------------------------------------------------------------------------
 
@@ -134,6 +149,11 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http(s) URL such as https://xyz.supabase.co")
         return value.rstrip("/")
+
+    @field_validator("alert_webhook_token")
+    @classmethod
+    def _empty_token_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value() else None
 
     @field_validator("database_url")
     @classmethod
@@ -163,7 +183,20 @@ class Settings(BaseSettings):
             )
         if self.webhook_url and not self.webhook_secret:
             raise _FieldProblem("webhook_secret", "is required when WEBHOOK_URL is set")
+        self._check_budget()
         return self
+
+    def _check_budget(self) -> None:
+        if self.supabase_session_reserve >= self.supabase_pool_size:
+            raise _FieldProblem(
+                "supabase_session_reserve",
+                f"must be below SUPABASE_POOL_SIZE={self.supabase_pool_size} "
+                f"(got {self.supabase_session_reserve}): nothing would be left for csvbot",
+            )
+        if self.session_limit_tuning == "alerts" and not self.alert_webhook_token:
+            raise _FieldProblem("alert_webhook_token", "is required when SESSION_LIMIT_TUNING=alerts")
+        if self.alert_webhook_token is not None and len(self.alert_webhook_token.get_secret_value()) < 16:
+            raise _FieldProblem("alert_webhook_token", "must be at least 16 characters")
 
     # --- what the embedded defaults select -------------------------------------------------
 
@@ -182,6 +215,11 @@ class Settings(BaseSettings):
     @property
     def uses_redis(self) -> bool:
         return bool(self.redis_url)
+
+    @property
+    def session_budget(self) -> int:
+        """Sessions the whole service may hold: the pooler's size minus the reserve."""
+        return self.supabase_pool_size - self.supabase_session_reserve
 
 
 class _FieldProblem(ValueError):

@@ -16,6 +16,7 @@ from telemetry.server import HealthState
 
 if TYPE_CHECKING:
     from service.db import Repository
+    from service.db.budget import BudgetKeeper
     from service.storage import Storage
 
 #: Hands a job to a worker: (job id, W3C trace context of the upload).
@@ -30,3 +31,5 @@ class Services:
     storage: Storage
     enqueue: Enqueue
     health: HealthState
+    #: This process's share of the connection budget (None on SQLite: nothing to share).
+    budget: BudgetKeeper | None = None

@@ -22,6 +22,8 @@ from taskiq_redis import RedisStreamBroker
 
 from service.config import Settings
 from service.db import open_repository
+from service.db.budget import open_budget
+from service.db.factory import OpenRepository
 from service.deps import Services
 from service.readiness import Check, ReadinessProbe
 from service.runtime import Telemetry
@@ -60,14 +62,19 @@ async def open_process(
     run_jobs: bool,
     heartbeat_file: Path | None = None,
     drain_seconds: float = DRAIN_SECONDS,
+    open_repo: OpenRepository = open_repository,
 ) -> AsyncIterator[OpenProcess]:
     """Open everything ``role`` needs; on exit close it in reverse, even after a failed start."""
     metrics, health = telemetry.metrics, telemetry.health
     async with contextlib.AsyncExitStack() as stack:
         bot = build_bot(settings, metrics)
         stack.push_async_callback(bot.session.close)
-        repo = await open_repository(settings, metrics, application_name=f"csvbot-{role}")
+        repo = await open_repo(settings, metrics, application_name=f"csvbot-{role}")
         stack.push_async_callback(repo.aclose)
+        # The pool is sized to this process's share of the service's connection budget.
+        budget = await open_budget(settings, repo, metrics, role=role)
+        if budget is not None:
+            stack.push_async_callback(budget.stop)
         health.set("database", True)
         storage = build_storage(settings, metrics)
         await storage.start()
@@ -83,7 +90,13 @@ async def open_process(
         stack.push_async_callback(_shutdown_broker, broker)
         kick = make_kick(broker)
         services = Services(
-            settings=settings, metrics=metrics, repo=repo, storage=storage, enqueue=kick, health=health
+            settings=settings,
+            metrics=metrics,
+            repo=repo,
+            storage=storage,
+            enqueue=kick,
+            health=health,
+            budget=budget,
         )
         runner = reaper = None
         if run_jobs:

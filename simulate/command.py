@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from rich.table import Table
 from service.config import Settings
 from simulate.driver import JOB_ID, Workload
 from simulate.harness import Harness
+from simulate.limit_timeline import limit_timeline, refusals
 from simulate.live import LiveStatus, render_report
 from simulate.report import Report, build_report
 from simulate.saturation import CpuMeter, PoolSampler, describe, pressures
@@ -55,6 +57,7 @@ async def simulate_once(
         if scrape_file is not None and h.endpoints.targets():
             write_scrape_file(scrape_file, h.endpoints)
             console.print(f"Prometheus scrape file: {scrape_file} (prometheus --config.file={scrape_file})")
+        started = datetime.now(UTC)
         workload = Workload(scenario, h.emulator, seed)
         status = LiveStatus(workload.state, h.telemetry.metrics, scenario.users, scenario.duration)
         # One process holds users, emulator, bot and worker: its CPU is all of them.
@@ -87,7 +90,10 @@ async def simulate_once(
             h.telemetry.metrics.registry,
             session_limit=h.app.repo.session_limit,
             session_limit_max=h.app.repo.session_limit_ceiling,
-            database=h.app.repo.backend,
+            # The latency model behaves like PostgreSQL's pool: judge (and hint) it as one.
+            database="postgres-model"
+            if h.app.repo.tunable and h.app.repo.backend == "sqlite"
+            else h.app.repo.backend,
             loop_lag_max=status.max_loop_lag,
             results_per_job=results_per_job(h, workload),
         )
@@ -100,6 +106,11 @@ async def simulate_once(
             loop_lag_p99=report.loop_lag_p99,
         )
         report.metrics_endpoints = h.endpoints.to_json()
+        report.settings["database_model"] = h.database_description
+        report.settings["session_limit_tuning"] = settings.session_limit_tuning
+        report.settings["session_limit_start"] = scenario.session_limit or settings.supabase_session_limit
+        report.limit_timeline = await limit_timeline(h.app.repo, started=started)
+        report.limit_refusals = refusals(h.telemetry.metrics.registry)
         return report
 
 

@@ -26,6 +26,7 @@ from emulators.telegram import TelegramEmulator
 from service.app import BotApp
 from service.config import Settings
 from service.runtime import Telemetry
+from simulate.latency_db import ModelledOpener
 from simulate.scenarios import Scenario
 from simulate.scrape import Endpoints, worker_ports
 
@@ -61,6 +62,8 @@ class Harness:
         self._procs: list[asyncio.subprocess.Process] = []
         #: Where each process serves /metrics; worker ports are fixed before the workers start.
         self.endpoints = Endpoints(bot=metrics_port, workers=())
+        #: Which database the run used, for the report.
+        self.database_description = "sqlite"
 
     async def __aenter__(self) -> Harness:
         await self.emulator.start()
@@ -80,6 +83,10 @@ class Harness:
             overrides["sqlite_path"] = self.workdir / "csvbot.sqlite3"
         if s.session_limit is not None:
             overrides["supabase_session_limit"] = s.session_limit
+        if s.tuning_window is not None:
+            overrides["session_limit_window_seconds"] = s.tuning_window
+        if s.tuning_cooldown is not None:
+            overrides["session_limit_cooldown_seconds"] = s.tuning_cooldown
         if faults.uses_storage_server:
             self.storage_server = SupabaseStorageServer(seed=self.seed, data_dir=self.workdir / "supabase")
             await self.storage_server.start()
@@ -99,7 +106,7 @@ class Harness:
             serve_metrics=self.metrics_port is not None,
             log_to_stderr=self.log_to_stderr,
         )
-        self.app = BotApp(self.settings, self.telemetry)
+        self.app = BotApp(self.settings, self.telemetry, **self._database_model())
         await self.app.start()
         # Faults start once the service is up: a start-up that cannot reach storage is refused by
         # design, and the run measures the service at work, not its start-up checks.
@@ -131,6 +138,15 @@ class Harness:
             await self.storage_server.stop()
         await self.emulator.stop()
         self._tmp.cleanup()
+
+    def _database_model(self) -> dict[str, Any]:
+        """On SQLite, the scenario's PostgreSQL-like session model (if it has one)."""
+        round_trip = self.scenario.db_round_trip
+        if self.base.uses_postgres or not round_trip:
+            self.database_description = "postgresql" if self.base.uses_postgres else "sqlite"
+            return {}
+        self.database_description = f"sqlite + PostgreSQL-like model ({round_trip * 1000:.0f} ms per session)"
+        return {"open_repo": ModelledOpener(round_trip)}
 
     def _inject_storage_faults(self) -> None:
         assert self.storage_server is not None

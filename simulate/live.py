@@ -101,10 +101,29 @@ def render_report(report: Report, console: Console) -> None:
     service.add_row("log records dropped", f"{report.log_records_dropped:.0f}")
     service.add_row("uploads / jobs queued", f"{report.uploads} / {report.jobs_queued}")
 
+    timeline = Table(
+        title=(
+            f"Session limit ({report.settings.get('database_model', report.settings.get('database'))}, "
+            f"SESSION_LIMIT_TUNING={report.settings.get('session_limit_tuning', 'off')})"
+        )
+    )
+    for col in ("at", "limit", "source", "reason"):
+        timeline.add_column(col)
+    timeline.add_row("start", str(report.settings.get("session_limit_start", "-")), "", "")
+    for change in report.limit_timeline:
+        timeline.add_row(
+            f"{change['at_seconds']:.1f} s",
+            f"{change['previous']} → {change['session_limit']}",
+            change["source"],
+            str(change["reason"]),
+        )
+    end = str(report.settings.get("session_limit", "-"))
+    timeline.add_row("end", end, "", f"{report.limit_refusals} decisions to hold it")
+
     checks = Table(title="SLO verdict", show_header=False)
     for name, ok in report.checks.items():
         checks.add_row(Text("PASS" if ok else "FAIL", style="green" if ok else "bold red"), name)
-    parts: list[Table | Text] = [ops, storage, service, checks]
+    parts: list[Table | Text] = [ops, storage, service, timeline, checks]
     verdict_style = "bold green" if report.verdict == "pass" else "bold red"
     parts.append(Text(f"verdict: {report.verdict.upper()}", style=verdict_style))
     for hint in report.hints:

@@ -109,6 +109,9 @@ class Report:
     cpu_cores: dict[str, float] = field(default_factory=dict)
     #: Scrape job → the /metrics URLs of the run's processes (simulate/scrape.py).
     metrics_endpoints: dict[str, list[str]] = field(default_factory=dict)
+    #: Session-limit changes during the run (simulate/limit_timeline.py) and refusals counted.
+    limit_timeline: list[dict[str, Any]] = field(default_factory=list)
+    limit_refusals: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -86,6 +86,13 @@ class Scenario:
     #: How long a simulated user waits for an answer before counting the action as failed.
     reply_timeout: float = 30.0
     result_timeout: float = 60.0
+    #: On SQLite, model PostgreSQL sessions: each unit of work holds one for this long (a round
+    #: trip to a remote pooler). None: SQLite as it is (sub-millisecond, one connection).
+    db_round_trip: float | None = None
+    #: Session-limit tuning windows for the run (SESSION_LIMIT_WINDOW_SECONDS and the cooldown),
+    #: shortened so that a one-minute run can see several decisions. None: the operator's.
+    tuning_window: float | None = None
+    tuning_cooldown: float | None = None
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -114,9 +121,22 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             name="pool-starved",
-            description="Three times the launch load on a single database session.",
-            rate=4.5,
-            session_limit=1,
+            description=(
+                "Nearly five times the launch load (small files) on the launch session limit (4), every "
+                "database session held for a 300 ms round trip (PostgreSQL, or a PostgreSQL-like "
+                "model on SQLite)."
+            ),
+            # Small files (little CPU) on slow sessions: the pool, not the event loop, is what runs
+            # out: at 8 actions a second, 4 sessions of 0.3 s leave uploads waiting past 5 s within
+            # 20 s of arrivals (at 7 only just, on a lightly loaded machine not at all); 7 or more
+            # keep up.
+            rate=8.0,
+            files=FileMix(median_bytes=2_000, p95_bytes=20_000, max_bytes=100_000),
+            session_limit=4,
+            db_round_trip=0.3,
+            tuning_window=2.0,
+            # A step per window: the run is a minute, not an hour.
+            tuning_cooldown=1.5,
         ),
     )
 }

@@ -78,13 +78,18 @@ DB_QUERIES: tuple[str, ...] = (
     "requeue_stale_jobs",
     "count_jobs",
     "user_usage",
+    "get_session_limit",
+    "set_session_limit",
+    "budget_lease",
 )
 #: The job path's recovery queries (service/db/recovery.py): the sweeper and the delivery step.
 DB_QUERIES = (*DB_QUERIES, "sweep_jobs", "claim_delivery", "record_delivery", "list_deliveries")
 DB_BACKENDS: tuple[str, ...] = ("sqlite", "postgres")
-#: Who changed the session limit: an operator (admin command / API) or the tuning loop.
-LIMIT_CHANGE_SOURCES: tuple[str, ...] = ("operator", "auto")
-LIMIT_CHANGE_DIRECTIONS: tuple[str, ...] = ("up", "down")
+#: Who decided about the session limit: an operator (/limit), the Alertmanager webhook
+#: (SESSION_LIMIT_TUNING=alerts) or the in-process controller (SESSION_LIMIT_TUNING=adaptive).
+LIMIT_CHANGE_SOURCES: tuple[str, ...] = ("operator", "alerts", "adaptive")
+#: ``hold``: a decision not to change it (refused, with its reason in the log line).
+LIMIT_CHANGE_DIRECTIONS: tuple[str, ...] = ("up", "down", "hold")
 
 # --- bot -------------------------------------------------------------------------------------
 #: The handler that took an update (``other`` for anything no router claimed).
@@ -150,3 +155,12 @@ QUOTAS: tuple[str, ...] = ("active_jobs", "daily_bytes")
 #: Why a CSV child process was killed and replaced: it did not stop when its job was cancelled
 #: or passed its deadline, or it died under a job.
 CSV_POOL_RESTART_CAUSES: tuple[str, ...] = ("cancelled", "deadline", "crashed")
+
+# --- connection budget and alert webhook -------------------------------------------------------
+#: Renewing this process's lease in the budget ledger: renewed, or the ledger could not be reached.
+BUDGET_LEASE_OUTCOMES: tuple[str, ...] = ("ok", "failed")
+#: One request to the Alertmanager webhook receiver.
+ALERT_WEBHOOK_OUTCOMES: tuple[str, ...] = ("ok", "unauthorized", "malformed", "too_large")
+#: One alert of an accepted request: ``acted`` (the rule ran, whatever it decided), ``replayed``
+#: (seen within the cooldown), ``unknown`` (not a tuning alert), ``resolved``.
+ALERT_OUTCOMES: tuple[str, ...] = ("acted", "replayed", "unknown", "resolved")

@@ -519,6 +519,39 @@ class Metrics:
         )
         self.config_job_lease.set(slo.JOB_LEASE_SECONDS)
 
+        # --- connection budget and session-limit tuning -----------------------------------------
+        self.db_session_budget = Gauge(
+            "csvbot_db_session_budget",
+            "Sessions the whole service may hold (SUPABASE_POOL_SIZE - SUPABASE_SESSION_RESERVE).",
+            registry=r,
+        )
+        self.db_session_grant = Gauge(
+            "csvbot_db_session_grant",
+            "Sessions this process may hold now: its share of the budget, at most the limit.",
+            registry=r,
+        )
+        self.db_budget_leases = Counter(
+            "csvbot_db_budget_lease_renewals",
+            "Renewals of this process's lease in the budget ledger, by outcome.",
+            ["outcome"],
+            registry=r,
+        )
+        _preinit(self.db_budget_leases, L.BUDGET_LEASE_OUTCOMES)
+        self.alert_webhook_requests = Counter(
+            "csvbot_alert_webhook_requests",
+            "Requests to the Alertmanager webhook receiver, by outcome.",
+            ["outcome"],
+            registry=r,
+        )
+        _preinit(self.alert_webhook_requests, L.ALERT_WEBHOOK_OUTCOMES)
+        self.alert_webhook_alerts = Counter(
+            "csvbot_alert_webhook_alerts",
+            "Alerts received by the webhook receiver, by what was done with them.",
+            ["outcome"],
+            registry=r,
+        )
+        _preinit(self.alert_webhook_alerts, L.ALERT_OUTCOMES)
+
     # --- helpers -----------------------------------------------------------------------------
 
     def publish_config(
@@ -573,6 +606,9 @@ def declared_label_values() -> dict[str, tuple[str, ...]]:
 #: Metric family → its ``outcome`` values, where ``outcome`` is not the update/job set.
 _OUTCOME_SETS: dict[str, tuple[str, ...]] = {
     "csvbot_storage_request_duration_seconds": L.STORAGE_OUTCOMES,
+    "csvbot_db_budget_lease_renewals": L.BUDGET_LEASE_OUTCOMES,
+    "csvbot_alert_webhook_requests": L.ALERT_WEBHOOK_OUTCOMES,
+    "csvbot_alert_webhook_alerts": L.ALERT_OUTCOMES,
     "csvbot_deliveries": L.DELIVERY_OUTCOMES,
 }
 #: Metric family → its ``kind`` values, where ``kind`` is not an error kind of service/errors.py.

@@ -314,3 +314,41 @@ TELEGRAM_TROUBLE_FOR = "5m"
 LOG_QUEUE_NEAR_FULL_RATIO = 0.8
 #: Two minutes near full: longer than one burst drained by a healthy writer.
 LOG_QUEUE_NEAR_FULL_FOR = "2m"
+# --- Connection budget and session-limit tuning -----------------------------------------------
+
+#: Supabase's free-tier session pooler serves 15 clients (SUPABASE_POOL_SIZE) ...
+POOL_SIZE_DEFAULT = 15
+#: ... of which 5 are kept for migrations, the dashboard and an operator's psql
+#: (SUPABASE_SESSION_RESERVE): the whole service may hold 15 - 5 = 10 sessions.
+SESSION_RESERVE_DEFAULT = 5
+#: Sessions a process keeps even when others want more: the bot must answer commands while
+#: workers are busy (2: one command and one upload at once); a worker can finish a job with 1.
+BUDGET_MIN_SESSIONS: dict[str, int] = {"bot": 2, "worker": 1}
+#: A lease in the ledger lives this long unless renewed: a SIGKILLed process's share comes back
+#: after at most this long. 15 s: three missed heartbeats, long past a GC pause or a slow renewal.
+BUDGET_LEASE_SECONDS = 15.0
+#: Leases are renewed (and the service-wide limit re-read) this often: 5 renewals per TTL.
+BUDGET_HEARTBEAT_FRACTION = 0.2
+#: Between two automatic limit changes: long enough for the alert windows (5 m) to see the
+#: effect of the last step before the next one.
+TUNING_COOLDOWN_SECONDS = 600.0
+#: The limit goes back down by one after the pool has been quiet (no waits above a tenth of the
+#: threshold, never pinned at its grant) for this long, never below SUPABASE_SESSION_LIMIT.
+TUNING_QUIET_SECONDS = 3600.0
+#: The adaptive controller decides once per window, and only on a window with at least this many
+#: session acquisitions: a p95 of three waits is noise.
+TUNING_WINDOW_SECONDS = 60.0
+TUNING_MIN_SAMPLES = 20
+#: Quiet means waits stay under this fraction of POOL_WAIT_P95_MAX_SECONDS.
+TUNING_QUIET_WAIT_FRACTION = 0.1
+#: The largest Alertmanager webhook body accepted; a group of 50 alerts is ~40 KiB.
+ALERT_WEBHOOK_MAX_BYTES = 256 * 1024
+#: Alerts whose firing triggers the runbook rule (raise by one when the pool is the bottleneck).
+TUNING_ALERTS: tuple[str, ...] = (
+    "CsvbotDbPoolWaitHigh",
+    "CsvbotDbPoolAcquireTimeouts",
+    "CsvbotSuccessRateLow",
+)
+#: Alerts whose firing means more sessions will not help: they inhibit tuning (an unreachable
+#: database is seen directly, from the db_unavailable errors each process reports to the ledger).
+TUNING_INHIBITING_ALERTS: tuple[str, ...] = ("CsvbotStorageTimeoutsHigh",)

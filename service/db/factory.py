@@ -9,6 +9,7 @@ Neither message contains the password (only ``user@host:port/dbname`` is shown).
 from __future__ import annotations
 
 import sys
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -29,6 +30,14 @@ _CONFIG_CAUSES = (
     asyncpg.InvalidAuthorizationSpecificationError,  # unknown role, wrong password (28xxx)
     asyncpg.InvalidCatalogNameError,  # the database does not exist
 )
+
+
+class OpenRepository(Protocol):
+    """How a process gets its ready repository (:func:`open_repository`, or a simulation's model)."""
+
+    async def __call__(
+        self, settings: Settings, metrics: Metrics, *, application_name: str
+    ) -> Repository: ...
 
 
 def build_repository(
@@ -64,7 +73,7 @@ async def open_repository(
     repo = build_repository(
         settings, metrics, application_name=application_name, clock=clock, tracer_provider=tracer_provider
     )
-    await _migrate_or_explain(repo)
+    await migrate_or_explain(repo)
     return repo
 
 
@@ -72,7 +81,7 @@ async def migrate(settings: Settings, metrics: Metrics) -> list[int]:
     """Apply pending migrations and close; the versions this call applied (empty: up to date)."""
     repo = build_repository(settings, metrics, application_name="csvbot-migrate")
     try:
-        return await _migrate_or_explain(repo, close=False)
+        return await migrate_or_explain(repo, close=False)
     finally:
         await repo.aclose()
 
@@ -95,7 +104,8 @@ async def migrate_command(settings: Settings) -> int:
     return 0
 
 
-async def _migrate_or_explain(repo: SqlRepository, *, close: bool = True) -> list[int]:
+async def migrate_or_explain(repo: SqlRepository, *, close: bool = True) -> list[int]:
+    """Apply pending migrations; a failure becomes the start-up error that names the setting."""
     try:
         return await repo.apply_migrations()
     except CsvbotError as exc:

@@ -6,7 +6,11 @@ flight finish and admits nobody new until fewer than the new limit are in use, s
 sessions in use falls to the new limit as work returns and never climbs above it again.
 
 It also owns the pool metrics (in use, waiting, wait time, acquire timeouts), so both backends
-report them the same way.
+report them the same way, and feeds :class:`PoolWindow` observers: the connection budget's lease
+reports and the adaptive tuning controller each read their own window of waits and peaks.
+
+A limit of 0 admits nobody: a process that holds no share of the connection budget yet (or lost
+its lease) queues callers until it gets one, and they time out as usual if it does not.
 """
 
 from __future__ import annotations
@@ -21,18 +25,56 @@ from telemetry.metrics import Metrics
 from telemetry.tracing import exemplar
 
 
+class PoolWindow:
+    """What the pool went through since the last :meth:`take`: waits, timeouts, peak use."""
+
+    #: Enough samples for a p95 over a busy minute; older ones in an overlong window are dropped.
+    MAX_SAMPLES = 10_000
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+        self.timeouts = 0
+        self.peak_in_use = 0
+        self.peak_waiting = 0
+        #: Whether in-use reached the limit (the pool was the bottleneck) at any point.
+        self.pinned = False
+
+    def take(self) -> PoolWindow:
+        """This window's contents; the observer starts a fresh one."""
+        done = PoolWindow()
+        done.waits, self.waits = self.waits, []
+        done.timeouts, self.timeouts = self.timeouts, 0
+        done.peak_in_use, self.peak_in_use = self.peak_in_use, 0
+        done.peak_waiting, self.peak_waiting = self.peak_waiting, 0
+        done.pinned, self.pinned = self.pinned, False
+        return done
+
+    def p95(self) -> float:
+        if not self.waits:
+            return 0.0
+        ordered = sorted(self.waits)
+        return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
 class SessionLimiter:
     """At most ``limit`` holders at a time; waiters are served in arrival order."""
 
     def __init__(self, limit: int, *, acquire_timeout: float, metrics: Metrics) -> None:
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, not {limit}")
+        if limit < 0:
+            raise ValueError(f"limit must be at least 0, not {limit}")
         self._limit = limit
         self._acquire_timeout = acquire_timeout
         self._metrics = metrics
         self._in_use = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
+        self._windows: list[PoolWindow] = []
         self._publish()
+
+    def observe(self) -> PoolWindow:
+        """A new observer window, updated from now on."""
+        window = PoolWindow()
+        self._windows.append(window)
+        return window
 
     @property
     def limit(self) -> int:
@@ -70,6 +112,8 @@ class SessionLimiter:
             if isinstance(exc, TimeoutError):
                 self._observe_wait(started)
                 self._metrics.db_pool_acquire_timeouts.inc()
+                for window in self._windows:
+                    window.timeouts += 1
                 raise PoolExhaustedError(
                     f"no database session became free within {self._acquire_timeout:g}s "
                     f"(limit {self._limit}, in use {self._in_use}, waiting {self.waiting})"
@@ -86,8 +130,8 @@ class SessionLimiter:
 
     def set_limit(self, limit: int) -> None:
         """Change the limit now. Holders above a lowered limit keep their slots until release."""
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, not {limit}")
+        if limit < 0:
+            raise ValueError(f"limit must be at least 0, not {limit}")
         self._limit = limit
         self._wake()
 
@@ -105,9 +149,19 @@ class SessionLimiter:
             self._waiters.remove(waiter)
 
     def _observe_wait(self, started: float) -> None:
-        self._metrics.db_pool_wait.observe(time.perf_counter() - started, exemplar=exemplar())
+        waited = time.perf_counter() - started
+        self._metrics.db_pool_wait.observe(waited, exemplar=exemplar())
+        for window in self._windows:
+            if len(window.waits) < PoolWindow.MAX_SAMPLES:
+                window.waits.append(waited)
         self._publish()
 
     def _publish(self) -> None:
+        waiting = self.waiting
+        for window in self._windows:
+            window.peak_in_use = max(window.peak_in_use, self._in_use)
+            window.peak_waiting = max(window.peak_waiting, waiting)
+            if self._limit > 0 and self._in_use >= self._limit:
+                window.pinned = True
         self._metrics.db_pool_in_use.set(self._in_use)
         self._metrics.db_pool_waiting.set(self.waiting)

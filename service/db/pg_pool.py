@@ -94,6 +94,11 @@ class PgConnectionPool:
         while self._idle and self._open > limit:
             await self._discard(self._idle.pop(), graceful=True)
 
+    async def close_idle(self) -> None:
+        """Close every idle connection now (they are opened again on demand)."""
+        while self._idle:
+            await self._discard(self._idle.pop(), graceful=True)
+
     async def close(self) -> None:
         """Close idle connections now; lent-out ones close when they come back."""
         self._closed = True

@@ -34,8 +34,11 @@ from service.db.models import utc_now
 from service.db.pg_pool import PgConnectionPool, is_unavailable
 from service.db.sql import to_positional
 from service.db.sql_repository import Clock, Executor, SqlRepository
+from service.errors import DatabaseUnavailableError
 from telemetry.metrics import Metrics
 
+#: application_name suffix of sessions opened outside the pool, from the reserve.
+RESERVE_SUFFIX = "-reserve"
 #: Any fixed 64-bit number shared by every csvbot process: the key of the migration lock.
 MIGRATION_LOCK_KEY = 0x637376626F74  # "csvbot" in ASCII
 
@@ -102,15 +105,37 @@ class PostgresRepository(SqlRepository):
         self._application_name = application_name
         self.pool = PgConnectionPool(self._connect, self.limiter, describe=self.description)
 
-    async def _connect(self) -> asyncpg.Connection:
+    async def _connect(self, *, reserve: bool = False) -> asyncpg.Connection:
+        # Sessions of the reserve (migrations, a starting process's first budget lease) are named
+        # apart, so operators can tell them from the budgeted ones in pg_stat_activity.
+        name = f"{self._application_name}{RESERVE_SUFFIX}" if reserve else self._application_name
         return await asyncpg.connect(
             self._dsn,
             # A connect that takes longer than waiting for a session would is not worth waiting
             # for: the caller gets DatabaseUnavailableError instead.
             timeout=self._settings.db_acquire_timeout_seconds,
             statement_cache_size=100 if self._settings.db_prepared_statements else 0,
-            server_settings={"application_name": self._application_name},
+            server_settings={"application_name": name},
         )
+
+    def _reserve_query(self, name: str) -> contextlib.AbstractAsyncContextManager[Executor]:
+        return self._instrumentation.query(name, self._reserve_session)
+
+    @contextlib.asynccontextmanager
+    async def _reserve_session(self) -> AsyncIterator[Executor]:
+        """A one-off connection outside the pool, from SUPABASE_SESSION_RESERVE; closed after use."""
+        try:
+            conn = await self._connect(reserve=True)
+        # ValueError: asyncpg could not parse the DSN (the factory reports it as a ConfigError).
+        except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise DatabaseUnavailableError(
+                f"cannot connect to database {self.description}: {type(exc).__name__}"
+            ) from exc
+        try:
+            yield PgExecutor(conn)
+        finally:
+            with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await conn.close(timeout=2.0)
 
     @contextlib.asynccontextmanager
     async def _session(self) -> AsyncIterator[Executor]:
@@ -120,9 +145,32 @@ class PostgresRepository(SqlRepository):
     async def _apply_session_limit(self, new_limit: int) -> None:
         await self.pool.set_limit(new_limit)
 
+    @property
+    def open_connections(self) -> int:
+        return self.pool.open_connections
+
+    async def close_idle(self) -> None:
+        """Close idle connections (after migrating, before the process has a budget share)."""
+        await self.pool.close_idle()
+
+    @contextlib.asynccontextmanager
+    async def budget_connection(self, *, reserve: bool = False) -> AsyncIterator[asyncpg.Connection]:
+        """A session for the budget ledger: from the pool while this process has a share, else a
+        one-off connection from the reserve (a starting process asking for its first share)."""
+        if self.pool.limit > 0 and not reserve:
+            async with self._query("budget_lease") as db:
+                assert isinstance(db, PgExecutor)
+                yield db.connection
+            return
+        async with self._instrumentation.query("budget_lease", self._reserve_session) as db:
+            assert isinstance(db, PgExecutor)
+            yield db.connection
+
     async def apply_migrations(self) -> list[int]:
         applied_now: list[int] = []
-        async with self._query("migrate") as db:
+        # On a session of the reserve: the pool's sessions are the budget's, and a starting
+        # process has no share of it yet.
+        async with self._instrumentation.query("migrate", self._reserve_session) as db:
             assert isinstance(db, PgExecutor)
             conn = db.connection
             async with conn.transaction():

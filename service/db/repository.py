@@ -21,10 +21,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from service.db.limit_store import LimitChange
 from service.db.models import DeliveryClaims, Job, JobStatus, StaleJobs, User
 from service.db.quota_sql import UserUsage
 
-LimitSource = Literal["operator", "auto"]
+LimitSource = Literal["operator", "alerts", "adaptive"]
 
 
 class Repository(Protocol):
@@ -33,25 +34,48 @@ class Repository(Protocol):
     #: ``"postgres"`` or ``"sqlite"``.
     backend: str
 
-    # --- session limit (live) ---------------------------------------------------------------
+    # --- session limit (service-wide, stored) and this process's pool -----------------------
+
+    #: False on SQLite: one connection, nothing to tune.
+    tunable: bool
 
     @property
     def session_limit(self) -> int:
-        """The live session limit (starts at ``SUPABASE_SESSION_LIMIT``)."""
+        """The service-wide limit as this process last read it (starts at SUPABASE_SESSION_LIMIT)."""
         ...
 
     @property
     def session_limit_ceiling(self) -> int:
-        """The highest limit :meth:`set_session_limit` accepts (``SUPABASE_SESSION_LIMIT_MAX``)."""
+        """The highest limit accepted: SUPABASE_SESSION_LIMIT_MAX, and never past the budget."""
         ...
 
-    async def set_session_limit(self, new_limit: int, source: LimitSource = "operator") -> int:
-        """Change the session limit now, without a restart; returns the previous limit.
+    @property
+    def pool_sessions(self) -> int:
+        """Sessions this process may hold now: its grant of the connection budget."""
+        ...
+
+    @property
+    def open_connections(self) -> int: ...
+
+    async def set_session_limit(
+        self, new_limit: int, *, source: LimitSource, actor: str, reason: str
+    ) -> LimitChange:
+        """Store a new service-wide limit with who and why; every process applies it within seconds.
 
         Raises :class:`~service.errors.ConfigError` naming ``SUPABASE_SESSION_LIMIT`` unless
-        ``1 <= new_limit <= session_limit_ceiling``.
+        ``1 <= new_limit <= session_limit_ceiling`` and the backend is :attr:`tunable`.
         """
         ...
+
+    async def read_session_limit(self, *, reserve: bool = False) -> LimitChange | None:
+        """The newest stored change (None: the service runs on SUPABASE_SESSION_LIMIT)."""
+        ...
+
+    async def session_limit_history(self, count: int = 5) -> list[LimitChange]: ...
+
+    def adopt_session_limit(self, limit: int) -> None: ...
+
+    async def resize_pool(self, sessions: int) -> None: ...
 
     # --- users ------------------------------------------------------------------------------
 

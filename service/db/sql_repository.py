@@ -21,6 +21,7 @@ from opentelemetry import trace
 from service.config import Settings
 from service.db import quota_sql, sql
 from service.db.instrumentation import IsUnavailable, QueryInstrumentation
+from service.db.limit_store import LimitChange, SessionLimitQueries
 from service.db.limiter import SessionLimiter
 from service.db.models import (
     Job,
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 #: Error messages are for operators reading a job row; a traceback's worth is enough.
 ERROR_MESSAGE_MAX_CHARS = 2000
+NOTHING_TO_TUNE = (
+    "is not used: SQLite has one connection, so there is no session limit to tune "
+    "(set DATABASE_URL to use PostgreSQL)"
+)
 LEASE_EXPIRED_MESSAGE = "lease expired: the worker stopped or hung while running the job"
 
 
@@ -57,7 +62,7 @@ class Executor(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
 
 
-class SqlRepository(RecoveryQueries, ABC):
+class SqlRepository(RecoveryQueries, SessionLimitQueries, ABC):
     """Shared implementation; subclasses provide :meth:`_session` and the limit change."""
 
     backend: str
@@ -78,7 +83,8 @@ class SqlRepository(RecoveryQueries, ABC):
         self._clock = clock
         self._max_attempts = settings.job_max_attempts
         self._session_limit = settings.supabase_session_limit
-        self._ceiling = settings.supabase_session_limit_max
+        #: Never past the ceiling, and never more than the whole budget for one process.
+        self._ceiling = min(settings.supabase_session_limit_max, settings.session_budget)
         self._limit_lock = asyncio.Lock()
         self._instrumentation: QueryInstrumentation[Executor] = QueryInstrumentation(
             metrics, db_system=db_system, is_unavailable=is_unavailable, tracer_provider=tracer_provider
@@ -89,6 +95,8 @@ class SqlRepository(RecoveryQueries, ABC):
         )
         metrics.db_session_limit.set(self._session_limit)
         metrics.db_session_limit_ceiling.set(self._ceiling)
+        metrics.db_session_budget.set(settings.session_budget)
+        metrics.db_session_grant.set(session_slots)
 
     # --- what a backend provides -----------------------------------------------------------
 
@@ -111,18 +119,41 @@ class SqlRepository(RecoveryQueries, ABC):
         return self._instrumentation.query(name, self._session)
 
     # --- session limit ----------------------------------------------------------------------
+    #: Whether a limit changes anything: False on SQLite, which always uses one connection.
+    tunable: bool = True
 
     @property
     def session_limit(self) -> int:
+        """The service-wide limit as this process last read it (the store has the truth)."""
         return self._session_limit
 
     @property
     def session_limit_ceiling(self) -> int:
         return self._ceiling
 
-    async def set_session_limit(self, new_limit: int, source: LimitSource = "operator") -> int:
+    @property
+    def pool_sessions(self) -> int:
+        """Sessions this process may hold now (its grant of the budget, at most the limit)."""
+        return self.limiter.limit
+
+    @property
+    def open_connections(self) -> int:
+        """Connections this process has open (SQLite: its one, counted while lent out)."""
+        return self.limiter.in_use
+
+    async def set_session_limit(
+        self, new_limit: int, *, source: LimitSource, actor: str, reason: str
+    ) -> LimitChange:
+        """Store a new service-wide limit (every process applies it within a lease renewal).
+
+        Returns the change; ``previous == session_limit`` when nothing changed (no row written).
+        Raises :class:`ConfigError` naming ``SUPABASE_SESSION_LIMIT`` outside 1 … the ceiling,
+        or when this backend has nothing to tune.
+        """
         if source not in LIMIT_CHANGE_SOURCES:
             raise ValueError(f"source must be one of {LIMIT_CHANGE_SOURCES}, not {source!r}")
+        if not self.tunable:
+            raise ConfigError("SUPABASE_SESSION_LIMIT", NOTHING_TO_TUNE)
         if (
             isinstance(new_limit, bool)
             or not isinstance(new_limit, int)
@@ -130,25 +161,33 @@ class SqlRepository(RecoveryQueries, ABC):
         ):
             raise ConfigError(
                 "SUPABASE_SESSION_LIMIT",
-                f"must be a whole number from 1 to SUPABASE_SESSION_LIMIT_MAX={self._ceiling} "
-                f"(got {new_limit!r})",
+                f"must be a whole number from 1 to {self._ceiling} (SUPABASE_SESSION_LIMIT_MAX, "
+                f"within the budget) (got {new_limit!r})",
             )
-        # Serialised: an operator and the tuning loop changing it at once must not leave the
-        # backend at one limit and the gauge at the other.
+        # Serialised: an operator and the tuning loop changing it at once must not both read the
+        # same previous value.
         async with self._limit_lock:
-            previous = self._session_limit
+            # On the reserve: a decision taken because the pool is starved must not queue for it.
+            stored = await self.read_session_limit(reserve=True)
+            previous = stored.session_limit if stored is not None else self._session_limit
             if new_limit == previous:
-                return previous
-            await self._apply_session_limit(new_limit)
-            self._session_limit = new_limit
-        direction = "up" if new_limit > previous else "down"
-        self._metrics.db_session_limit.set(new_limit)
-        self._metrics.db_session_limit_changes.labels(source, direction).inc()
-        log.info(
-            "database session limit changed",
-            extra={"previous_limit": previous, "session_limit": new_limit, "source": source},
-        )
-        return previous
+                self.adopt_session_limit(previous)
+                return LimitChange(new_limit, previous, source, actor, reason, None)
+            change = await self._store_limit(
+                new_limit, previous, source=source, actor=actor, reason=reason, at=self._clock()
+            )
+            self.adopt_session_limit(new_limit)
+        return change
+
+    def adopt_session_limit(self, limit: int) -> None:
+        """Take ``limit`` as the service-wide limit (read from the store by the budget keeper)."""
+        self._session_limit = max(1, min(limit, self._ceiling))
+        self._metrics.db_session_limit.set(self._session_limit)
+
+    async def resize_pool(self, sessions: int) -> None:
+        """Hold at most ``sessions`` from now on (0: admit nobody); the budget keeper calls this."""
+        await self._apply_session_limit(sessions)
+        self._metrics.db_session_grant.set(sessions)
 
     # --- users ------------------------------------------------------------------------------
 

@@ -7,9 +7,9 @@ waiting on another process's write lock.
 Session limit: SQLite allows one writer at a time and a connection runs one statement at a time,
 so this backend always uses exactly **one** session, whatever the limit says. The limiter in front
 of it therefore has a fixed size of 1 and still reports the pool gauges (in use, waiting, wait
-time, acquire timeouts) exactly as Postgres does. :meth:`set_session_limit` validates and records
-the new limit — the ``csvbot_db_session_limit`` gauge shows the setting, so dashboards, alerts and
-the tuning loop behave the same in embedded mode — but it changes no concurrency.
+time, acquire timeouts) exactly as Postgres does. The backend is not :attr:`tunable`:
+:meth:`set_session_limit` refuses with a message saying that there is nothing to tune, and no
+connection budget or tuning runs on it.
 """
 
 from __future__ import annotations
@@ -95,6 +95,8 @@ class SqliteRepository(SqlRepository):
     """Users and jobs in a local SQLite file. Build with :func:`service.db.open_repository`."""
 
     backend = "sqlite"
+    #: One connection whatever the limit: /limit says so instead of pretending to change it.
+    tunable = False
 
     def __init__(
         self,

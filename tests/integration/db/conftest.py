@@ -152,7 +152,8 @@ async def make_repo(
     if backend == "postgres" and opened:
         conn = await asyncpg.connect(pg_database_dsn)
         try:
-            await conn.execute("TRUNCATE jobs, users CASCADE")  # and every table referencing them
+            # And every table referencing them; the limit and the leases are reset too.
+            await conn.execute("TRUNCATE jobs, users, session_limit_changes, session_leases CASCADE")
         finally:
             await conn.close()
 

@@ -75,7 +75,7 @@ async def test_all_sessions_held_gives_pool_exhausted_and_opens_no_extra_session
     await holders
 
 
-async def test_the_session_limit_grows_and_shrinks_while_the_service_runs(
+async def test_the_pool_grows_and_shrinks_while_the_service_runs(
     make_repo: RepoFactory, pg_server_dsn: str, application_name: str
 ) -> None:
     repo = await postgres_repo(make_repo, supabase_session_limit=2)
@@ -83,7 +83,7 @@ async def test_the_session_limit_grows_and_shrinks_while_the_service_runs(
         await hold_sessions(repo, callers=6, seconds=0.1)
     assert watcher.most == 2
 
-    await repo.set_session_limit(5)
+    await repo.resize_pool(5)
     with SessionWatcher(pg_server_dsn, application_name) as watcher:
         await hold_sessions(repo, callers=10, seconds=0.15)
     assert watcher.most == 5
@@ -98,7 +98,7 @@ async def test_the_session_limit_grows_and_shrinks_while_the_service_runs(
 
     busy_tasks = [asyncio.create_task(busy()) for _ in range(5)]
     await eventually(lambda: _sessions_are(pg_server_dsn, application_name, 5))
-    await repo.set_session_limit(1)
+    await repo.resize_pool(1)
     assert await count_sessions(pg_server_dsn, application_name) == 5  # nobody was cut off
     release.set()
     await asyncio.gather(*busy_tasks)
@@ -115,7 +115,7 @@ async def test_shrinking_closes_idle_sessions_at_once(
     repo = await postgres_repo(make_repo, supabase_session_limit=4)
     await hold_sessions(repo, callers=4, seconds=0.05)
     assert await count_sessions(pg_server_dsn, application_name) == 4
-    await repo.set_session_limit(2)
+    await repo.resize_pool(2)
     await eventually(lambda: _sessions_are(pg_server_dsn, application_name, 2))
     assert repo.pool.open_connections == 2
 

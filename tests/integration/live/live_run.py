@@ -44,6 +44,7 @@ class LiveRun:
         prometheus_binary: Path,
         rule_files: Sequence[Path],
         workdir: Path,
+        alertmanager: str | None = None,
     ) -> None:
         self.scenario = scenario
         self.metrics_port = free_port()
@@ -55,6 +56,7 @@ class LiveRun:
             job=BOT_JOB,
             target=f"127.0.0.1:{self.metrics_port}",
             rule_files=rule_files,
+            alertmanager=alertmanager,
         )
         self.workload: Workload | None = None
         #: Wall-clock and monotonic time at which the load started.

@@ -48,8 +48,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def scrape_config(job: str, target: str, rule_files: Sequence[Path]) -> dict[str, Any]:
-    return {
+def scrape_config(
+    job: str, target: str, rule_files: Sequence[Path], alertmanager: str | None = None
+) -> dict[str, Any]:
+    config: dict[str, Any] = {
         "global": {
             "scrape_interval": SCRAPE_INTERVAL,
             "scrape_timeout": SCRAPE_INTERVAL,
@@ -58,19 +60,32 @@ def scrape_config(job: str, target: str, rule_files: Sequence[Path]) -> dict[str
         "rule_files": [str(p) for p in rule_files],
         "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [target]}]}],
     }
+    if alertmanager is not None:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    return config
 
 
 class PrometheusServer:
     """One Prometheus process. :meth:`start` waits until it is ready; always :meth:`stop` it."""
 
-    def __init__(self, binary: Path, workdir: Path, *, job: str, target: str, rule_files: Sequence[Path]):
+    def __init__(
+        self,
+        binary: Path,
+        workdir: Path,
+        *,
+        job: str,
+        target: str,
+        rule_files: Sequence[Path],
+        alertmanager: str | None = None,
+    ):
         self.binary = binary
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config_path = workdir / "prometheus.yml"
         self.log_path = workdir / "prometheus.log"
-        self.config_path.write_text(yaml.safe_dump(scrape_config(job, target, rule_files), sort_keys=True))
+        config = scrape_config(job, target, rule_files, alertmanager)
+        self.config_path.write_text(yaml.safe_dump(config, sort_keys=True))
         self._process: asyncio.subprocess.Process | None = None
         self._client = httpx.AsyncClient(base_url=self.url, timeout=10.0)
 

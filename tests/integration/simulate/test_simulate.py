@@ -127,3 +127,61 @@ def test_cli_gates_on_the_verdict_and_prints_a_tuning_hint(tmp_path: Path) -> No
     data = json.loads(report_path.read_text())
     assert data["verdict"] == "fail"
     assert data["overall_success_rate"] < 0.95
+
+
+def _simulate_cli(tmp_path: Path, tuning: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SUPABASE_", "DATABASE_", "REDIS_", "SESSION_"))
+    }
+    env["SESSION_LIMIT_TUNING"] = tuning
+    report_path = tmp_path / f"pool-starved-{tuning}.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "simulate",
+            "--no-live",
+            "--scenario",
+            "pool-starved",
+            "--duration",
+            "20",
+            "--metrics-port",
+            "0",
+            "--report",
+            str(report_path),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return proc, json.loads(report_path.read_text())
+
+
+@pytest.mark.timeout(320)
+def test_pool_starved_on_the_embedded_defaults_fails_without_tuning(tmp_path: Path) -> None:
+    """The scenario's PostgreSQL-like session model (SQLite underneath) really starves the pool."""
+    proc, data = _simulate_cli(tmp_path, "off")
+    print(proc.stdout[-3000:])
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "PostgreSQL-like model" in data["settings"]["database_model"]
+    assert data["pool_wait_p95"] > 0.5 and data["verdict"] == "fail"
+    assert data["limit_timeline"] == [] and data["settings"]["session_limit"] == 4
+    assert any("raise SUPABASE_SESSION_LIMIT 4 → 5" in hint for hint in data["hints"]), data["hints"]
+
+
+@pytest.mark.timeout(320)
+def test_pool_starved_passes_with_adaptive_tuning_and_shows_each_step_with_its_reason(tmp_path: Path) -> None:
+    proc, data = _simulate_cli(tmp_path, "adaptive")
+    print(proc.stdout[-3000:])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    timeline = data["limit_timeline"]
+    assert timeline and (timeline[0]["previous"], timeline[0]["session_limit"]) == (4, 5), timeline
+    assert all(step["source"] == "adaptive" and "bottleneck" in step["reason"] for step in timeline)
+    assert data["settings"]["session_limit"] >= 5
+    assert "4 → 5" in proc.stdout and data["settings"]["session_limit_tuning"] == "adaptive"

@@ -38,6 +38,10 @@ def test_every_latency_threshold_and_slo_is_listed_for_the_bucket_check() -> Non
         # The upload spool's outage bound and retry ceiling: waits, not measured latencies.
         "SPOOL_MAX_AGE_SECONDS",
         "SPOOL_RETRY_CAP_SECONDS",
+        "BUDGET_LEASE_SECONDS",
+        "TUNING_COOLDOWN_SECONDS",
+        "TUNING_QUIET_SECONDS",
+        "TUNING_WINDOW_SECONDS",
     }
     for name, value in vars(slo).items():
         if name.isupper() and name.endswith("_SECONDS") and name not in not_histogram_thresholds:

@@ -117,12 +117,40 @@ async def test_a_slot_handed_to_a_waiter_that_is_cancelled_in_the_same_instant_p
     assert limiter.in_use == 1
 
 
-def test_a_limit_below_one_is_refused(metrics: Metrics) -> None:
+def test_a_negative_limit_is_refused(metrics: Metrics) -> None:
     with pytest.raises(ValueError):
-        SessionLimiter(0, acquire_timeout=1, metrics=metrics)
+        SessionLimiter(-1, acquire_timeout=1, metrics=metrics)
     limiter = SessionLimiter(1, acquire_timeout=1, metrics=metrics)
     with pytest.raises(ValueError):
-        limiter.set_limit(0)
+        limiter.set_limit(-1)
+
+
+async def test_a_limit_of_zero_admits_nobody_until_it_grows(metrics: Metrics) -> None:
+    """A process without a share of the budget queues callers; a grant lets them in."""
+    limiter = SessionLimiter(0, acquire_timeout=0.05, metrics=metrics)
+    with pytest.raises(PoolExhaustedError):
+        await limiter.acquire()
+    limiter = SessionLimiter(0, acquire_timeout=5, metrics=metrics)
+    waiter = asyncio.ensure_future(limiter.acquire())
+    await asyncio.sleep(0.01)
+    assert not waiter.done() and limiter.waiting == 1
+    limiter.set_limit(1)
+    await asyncio.wait_for(waiter, 1)
+    assert limiter.in_use == 1
+
+
+async def test_an_observer_window_sees_waits_timeouts_and_pinning(metrics: Metrics) -> None:
+    limiter = SessionLimiter(1, acquire_timeout=0.05, metrics=metrics)
+    window = limiter.observe()
+    await limiter.acquire()
+    with pytest.raises(PoolExhaustedError):
+        await limiter.acquire()
+    taken = window.take()
+    assert taken.pinned and taken.timeouts == 1 and len(taken.waits) == 2 and taken.peak_waiting == 1
+    assert taken.p95() >= 0.05
+    limiter.release()
+    fresh = window.take()
+    assert not fresh.pinned and fresh.timeouts == 0 and fresh.waits == []
 
 
 def test_release_without_acquire_is_a_bug_not_a_silent_extra_slot(metrics: Metrics) -> None:
