@@ -44,7 +44,13 @@ async def test_redis_restarted_empty_mid_load_still_delivers_every_result_once(s
             await stack.emulator.send_document(user.id, UPLOAD, "load.csv", mime_type="text/csv")
         for user in users[: UPLOADS // 2]:
             await stack.emulator.wait_for_message(user.id, lambda e: "Queued" in e.content, timeout=60)
+        # "Queued" is edited in before the enqueue (so a late edit cannot hide a result): wait
+        # for the tasks themselves to reach the stream.
+        deadline = time.monotonic() + 60
         lost = await redis.xlen(STREAM)
+        while lost < UPLOADS // 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)  # polling Redis: there is no event to wait on
+            lost = await redis.xlen(STREAM)
         await redis.delete(STREAM, f"autoclaim:{CONSUMER_GROUP}:{STREAM}")  # what a restart empties
         for user in users[UPLOADS // 2 :]:
             await stack.emulator.send_document(user.id, UPLOAD, "load.csv", mime_type="text/csv")
