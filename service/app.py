@@ -17,6 +17,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from service.bot.dispatcher import build_dispatcher
+from service.bot.menu import set_command_menus
 from service.config import Settings
 from service.db import Repository
 from service.deps import Services
@@ -70,6 +71,7 @@ class BotApp:
         )
         repo = self._opened.services.repo
         self.dp = build_dispatcher(self._opened.services)
+        await set_command_menus(self._opened.bot)
         self.telemetry.health.set("bot", True)
         log.info(
             "csvbot started",

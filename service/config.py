@@ -27,9 +27,7 @@ MiB = 1024 * 1024
 class Settings(BaseSettings):
     """csvbot's configuration. Field names map to upper-case environment variables."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
 
     # --- Telegram ---------------------------------------------------------------------------
     bot_token: SecretStr | None = None
@@ -87,6 +85,14 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9464, ge=0, le=65535)
     otel_exporter_otlp_endpoint: str | None = None
+
+    # --- users' data ----------------------------------------------------------------------------
+    #: Days after an upload when the sweep deletes its file, results and job row.
+    retention_days: int = Field(default=7, ge=1, le=3650)
+    #: How often the retention sweep runs; an hour keeps deletion within a day of the promise.
+    retention_sweep_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    #: Key of the signatures on inline buttons; unset: derived from BOT_TOKEN.
+    callback_secret: SecretStr | None = None
 
     # --- validators -------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from aiogram import Bot
 from taskiq import AsyncBroker
 
 from service.config import Settings
+from service.control.retention import RetentionSweeper
 from service.db import open_repository
 from service.deps import Services
 from service.runtime import Telemetry
@@ -82,6 +83,9 @@ async def open_process(
             reaper = Reaper(services, bot, kick, heartbeat_file=heartbeat_file)
             reaper.start()
             stack.push_async_callback(reaper.stop)
+            sweeper = RetentionSweeper(services)
+            sweeper.start()
+            stack.push_async_callback(sweeper.stop)
         yield OpenProcess(bot=bot, broker=broker, services=services, runner=runner, reaper=reaper)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Dispatcher
 from aiogram.dispatcher.middlewares.error import ErrorsMiddleware
 
-from service.bot import admin, commands, errors, jobs, uploads
+from service.bot import admin, commands, control, errors, jobs, preferences, uploads
 from service.bot.middlewares import (
     ActiveUsers,
     FloodLimitMiddleware,
@@ -13,6 +13,7 @@ from service.bot.middlewares import (
     UpdateTelemetryMiddleware,
 )
 from service.deps import Services
+from service.i18n.middleware import UserLanguageMiddleware
 
 
 def build_dispatcher(services: Services) -> Dispatcher:
@@ -24,6 +25,8 @@ def build_dispatcher(services: Services) -> Dispatcher:
     errors_middleware = next(m for m in dp.update.outer_middleware if isinstance(m, ErrorsMiddleware))
     dp.update.outer_middleware.unregister(errors_middleware)
     dp.update.outer_middleware(UpdateTelemetryMiddleware(services.metrics, ActiveUsers()))
+    # Outside the error middleware, so that error replies are in the user's language too.
+    dp.update.outer_middleware(UserLanguageMiddleware(services))
     dp.update.outer_middleware(errors_middleware)
     dp.message.outer_middleware(
         FloodLimitMiddleware(
@@ -33,6 +36,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
         )
     )
     dp.message.middleware(HandlerNameMiddleware())
+    dp.callback_query.middleware(HandlerNameMiddleware())
     # Order matters: commands before the catch-all "anything else" handler in ``commands``.
     # Routers are built per dispatcher: an aiogram router attaches to one parent only, so
     # module-level routers would make a second dispatcher in one process (the simulator's
@@ -40,6 +44,8 @@ def build_dispatcher(services: Services) -> Dispatcher:
     dp.include_routers(
         admin.build_router(),
         jobs.build_router(),
+        control.build_router(),
+        preferences.build_router(),
         uploads.build_router(),
         commands.build_router(),
         errors.build_router(),

@@ -17,6 +17,7 @@ from aiogram import Bot, F, Router
 from aiogram.types import Document, Message
 
 from service import messages
+from service.bot.callbacks import cancel_markup
 from service.bot.middlewares import UpdateOutcome
 from service.db import new_job_id
 from service.deps import Services
@@ -106,7 +107,10 @@ async def on_document(message: Message, bot: Bot, services: Services, update_out
     )
     update_outcome.outcome = "ok"
     await bot.edit_message_text(
-        text=messages.queued(job_id), chat_id=message.chat.id, message_id=progress.message_id
+        text=messages.queued(job_id),
+        chat_id=message.chat.id,
+        message_id=progress.message_id,
+        reply_markup=cancel_markup(settings, job_id, user.id),
     )
 
 

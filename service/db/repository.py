@@ -22,12 +22,14 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from service.db.models import Job, JobStatus, StaleJobs, User
+from service.db.userdata import UserDataStore
 
 LimitSource = Literal["operator", "auto"]
 
 
-class Repository(Protocol):
-    """Users, jobs and the database session limit."""
+class Repository(UserDataStore, Protocol):
+    """Users, jobs and the database session limit (and, from :class:`UserDataStore`, users'
+    preferences and control over their jobs and data)."""
 
     #: ``"postgres"`` or ``"sqlite"``.
     backend: str

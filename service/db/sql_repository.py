@@ -33,6 +33,7 @@ from service.db.models import (
     utc_now,
 )
 from service.db.repository import LimitSource
+from service.db.userdata import UserDataQueries
 from service.errors import ConfigError, InternalError, JobNotFoundError
 from telemetry.labels import LIMIT_CHANGE_SOURCES
 from telemetry.metrics import Metrics
@@ -55,7 +56,7 @@ class Executor(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
 
 
-class SqlRepository(ABC):
+class SqlRepository(UserDataQueries, ABC):
     """Shared implementation; subclasses provide :meth:`_session` and the limit change."""
 
     backend: str

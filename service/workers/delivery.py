@@ -9,7 +9,6 @@ the stored result instead of doing nothing: the user gets the file, once in the 
 from __future__ import annotations
 
 import logging
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +17,9 @@ from aiogram.types import FSInputFile
 
 from service.db import Job, JobStatus
 from service.deps import Services
+from service.i18n.users import speaking_to
+from service.results.send import resend
+from service.results.summary import result_text
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +53,8 @@ async def redeliver_if_stranded(services: Services, bot: Bot, job_id: str, lease
     if not is_stranded(job, lease_seconds) or job.cleaned_key is None or job.profile_key is None:
         return False
     summary = job.summary or {}
-    text = f"{summary.get('rows_out', '?')} rows × {summary.get('columns', '?')} columns (sent again)."
-    with tempfile.TemporaryDirectory(prefix=f"csvbot-job-{job.id}-") as tmp:
-        cleaned = await services.storage.download_to_file(job.cleaned_key, Path(tmp))
-        profile = await services.storage.download_to_file(job.profile_key, Path(tmp))
-        await send_result(bot, job, cleaned, profile, result_caption(job.id, text))
+    async with speaking_to(services, job.user_id):
+        await resend(services, bot, job, result_text(job.id, summary, summary.get("column_profiles") or []))
     await services.repo.mark_delivered(job.id)
     log.warning(
         "result of a job whose worker died before sending it was sent now",

@@ -24,12 +24,19 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from service import messages
+from service.bot.callbacks import cancel_markup
+from service.control.cancel import JobCancelledError, checkpoint, stop_cancelled
 from service.csvkit import CsvLimits, CsvResult, process_csv
 from service.db import Job, JobStatus
 from service.deps import Services
 from service.errors import CsvbotError, InternalError, JobNotFoundError, RetryableError
+from service.i18n.errors import exception_text
+from service.i18n.users import speaking_to
+from service.results.export import export_for_user, summary_extra
+from service.results.send import send_results
+from service.results.summary import result_text
 from service.storage.keys import cleaned_key, profile_key
-from service.workers.delivery import redeliver_if_stranded, result_caption, send_result
+from service.workers.delivery import redeliver_if_stranded
 from service.workers.progress import ProgressReporter
 from telemetry.tracing import exemplar, extract_context, inject_context
 
@@ -103,7 +110,8 @@ class JobRunner:
             span.set_attribute("csvbot.job_id", job_id)
             job = await self._claim(job_id, carrier, span)
             if job is not None:
-                await self._run_claimed(job, span)
+                async with speaking_to(self.services, job.user_id):  # progress and results in their language
+                    await self._run_claimed(job, span)
 
     async def _claim(self, job_id: str, carrier: dict[str, str], span: trace.Span) -> Job | None:
         """Claim the job, riding out a busy or briefly unavailable database.
@@ -149,9 +157,14 @@ class JobRunner:
         outcome, error_kind, result = "ok", None, None
         workdir = Path(tempfile.mkdtemp(prefix=f"csvbot-job-{job.id}-"))
         progress = ProgressReporter(self.bot, job.chat_id, job.progress_message_id, job.id)
+        progress.reply_markup = cancel_markup(self.services.settings, job.id, job.user_id)
         lease = asyncio.get_running_loop().create_task(self._keep_lease(job.id), name=f"lease-{job.id}")
         try:
             result = await self._pipeline(job, workdir, progress)
+        except JobCancelledError:
+            outcome, error_kind = "rejected", "cancelled"
+            await stop_cancelled(self.services, job)
+            await progress.final(messages.cancelled(job.id))
         except Exception as exc:
             error = exc if isinstance(exc, CsvbotError) else InternalError(repr(exc))
             error_kind = error.kind
@@ -208,6 +221,7 @@ class JobRunner:
         await progress.stage("downloading")
         with _stage(metrics, "download"):
             input_path = await services.storage.download_to_file(job.input_key, workdir)
+        await checkpoint(services, job.id)
 
         await progress.stage("processing", 0.0)
         out_dir = workdir / "out"
@@ -224,25 +238,25 @@ class JobRunner:
             span.set_attribute("csv.rows", result.rows_in)
             span.set_attribute("csv.columns", result.columns)
         metrics.csv_rows.inc(result.rows_in)
+        exported = await export_for_user(result, out_dir)
+        await checkpoint(services, job.id)
 
         await progress.stage("saving results")
         keys = cleaned_key(job.user_id, job.id), profile_key(job.user_id, job.id)
         with _stage(metrics, "upload"):
-            await services.storage.upload_file(keys[0], result.cleaned_path, "text/csv")
-            await services.storage.upload_file(keys[1], result.profile_path, "text/csv")
-        await services.repo.finish_job(
-            job.id, cleaned_key=keys[0], profile_key=keys[1], summary=_summary(result)
-        )
+            await services.storage.upload_file(keys[0], exported.cleaned, exported.content_type)
+            await services.storage.upload_file(keys[1], exported.profile, exported.content_type)
+        summary = {**_summary(result), **summary_extra(result, exported)}
+        if (
+            await services.repo.finish_job(job.id, cleaned_key=keys[0], profile_key=keys[1], summary=summary)
+            is None
+        ):
+            raise JobCancelledError(f"job {job.id} ended while it ran")  # cancelled meanwhile
 
         with _stage(metrics, "notify"):
             await progress.final(messages.done(job.id))
-            await send_result(
-                self.bot,
-                job,
-                result.cleaned_path,
-                result.profile_path,
-                result_caption(job.id, result.summary_text),
-            )
+            columns = summary["column_profiles"]
+            await send_results(services, self.bot, job, exported, result_text(job.id, summary, columns))
         await services.repo.mark_delivered(job.id)
         return result
 
@@ -277,7 +291,7 @@ class JobRunner:
             await self.kick(job.id, job.trace_context or inject_context())
             return "retry"
         outcome = "rejected" if updated is not None and updated.status is JobStatus.REJECTED else "failed"
-        await progress.final(messages.failed(job.id, error.user_message))
+        await progress.final(messages.failed(job.id, exception_text(error, self.services.settings)))
         return outcome
 
 
