@@ -22,6 +22,7 @@ from service.config import Settings
 from service.control.retention import RetentionSweeper
 from service.db import open_repository
 from service.deps import Services
+from service.i18n.catalog import i18n
 from service.runtime import Telemetry
 from service.storage import build_storage
 from service.telegram import build_bot
@@ -57,6 +58,7 @@ async def open_process(
 ) -> AsyncIterator[OpenProcess]:
     """Open everything ``role`` needs; on exit close it in reverse, even after a failed start."""
     metrics, health = telemetry.metrics, telemetry.health
+    i18n()  # catalogues and locale data loaded before any update or job needs them
     async with contextlib.AsyncExitStack() as stack:
         bot = build_bot(settings, metrics)
         stack.push_async_callback(bot.session.close)

@@ -17,6 +17,8 @@ from aiogram.utils.i18n import I18n
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.units import format_unit
 
 LOCALES_DIR = Path(__file__).with_name("locales")
 DOMAIN = "csvbot"
@@ -54,5 +56,12 @@ class PoI18n(I18n):
 
 @cache
 def i18n() -> PoI18n:
-    """The process's translations: static data shipped with the code, loaded once."""
-    return PoI18n(path=LOCALES_DIR, default_locale=SOURCE_LOCALE, domain=DOMAIN)
+    """The process's translations: static data shipped with the code, loaded once.
+
+    Babel's locale data of each language is loaded here too: loaded lazily on a job's first
+    number, it blocked the event loop for most of a second."""
+    translations = PoI18n(path=LOCALES_DIR, default_locale=SOURCE_LOCALE, domain=DOMAIN)
+    for locale in translations.available_locales:
+        format_decimal(1.5, locale=locale)
+        format_unit(1, "digital-megabyte", "short", locale=locale)
+    return translations
