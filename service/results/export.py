@@ -28,5 +28,6 @@ def summary_extra(result: CsvResult, exported: Exported) -> dict[str, Any]:
     return {
         "output_format": exported.output_format,
         "formula_cells_neutralised": result.profile.get("formula_cells_neutralised", 0),
+        "malformed": result.profile.get("malformed"),
         "column_profiles": stored_columns(result.profile["column_profiles"]),
     }

@@ -45,10 +45,29 @@ def overview(summary: Mapping[str, Any]) -> str:
         text += "; " + ngettext(
             "{n} formula-like cell starts with '", "{n} formula-like cells start with '", neutralised
         ).format(n=messages.count(neutralised))
+    malformed = summary.get("malformed")
+    if isinstance(malformed, Mapping) and malformed.get("rows"):
+        text += "\n" + malformed_line(malformed)
     fmt = summary.get("output_format")
     if isinstance(fmt, str) and fmt in messages.FORMAT_NAMES:
         text += "\n" + _("Format: {format} (/format to change)").format(format=messages.format_name(fmt))
     return text
+
+
+def malformed_line(malformed: Mapping[str, Any]) -> str:
+    """``2 malformed rows (lines 3, 5): 1 short (padded); 1 with a quote never closed (kept)``."""
+    first = [messages.count(int(line)) for line in malformed.get("first_lines", [])]
+    rows = int(malformed["rows"])
+    lines = ", ".join(first) + (", …" if rows > len(first) else "")
+    kinds = [
+        (malformed.get("short_rows_padded", 0), _("{n} short (padded)")),
+        (malformed.get("long_rows_dropped", 0), _("{n} with extra fields (dropped)")),
+        (malformed.get("broken_quoting", 0), _("{n} with broken quotes (kept)")),
+        (malformed.get("unclosed_quote", 0), _("{n} with a quote never closed (kept)")),
+    ]
+    parts = "; ".join(text.format(n=messages.count(int(n))) for n, text in kinds if n)
+    head = ngettext("{n} malformed row (line {lines})", "{n} malformed rows (lines {lines})", rows)
+    return head.format(n=messages.count(rows), lines=lines) + (": " + parts if parts else "")
 
 
 def column_line(column: Mapping[str, Any]) -> str:

@@ -202,6 +202,6 @@ CASES: tuple[BadInput, ...] = (
         "worker",
         "done",
         None,
-        "Formula-like cells prefixed with ' so that spreadsheets show them as text: 5",
+        "5 formula-like cells start with '",
     ),
 )
