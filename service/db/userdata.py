@@ -31,7 +31,8 @@ INSERT INTO users (user_id, chat_id, username, first_seen_at, last_seen_at, lang
 VALUES (:user_id, :chat_id, :username, :now, :now, :language_code)
 ON CONFLICT (user_id) DO UPDATE
    SET chat_id = excluded.chat_id, username = excluded.username,
-       last_seen_at = excluded.last_seen_at, language_code = excluded.language_code
+       last_seen_at = excluded.last_seen_at,
+       language_code = COALESCE(excluded.language_code, users.language_code)
 RETURNING user_id, language, language_code, output_format
 """
 GET_USER_PREFS = "SELECT user_id, language, language_code, output_format FROM users WHERE user_id = :user_id"
