@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from service.db import Job, JobStatus
 from service.db.userdata import is_cancelled
 from service.deps import Services
-from service.errors import JobNotFoundError
+from service.errors import CsvbotError, JobNotFoundError
 
 from .objects import remove_job_objects
 
@@ -64,6 +64,14 @@ async def checkpoint(services: Services, job_id: str) -> None:
 
 
 async def stop_cancelled(services: Services, job: Job) -> None:
-    """The worker's side of a cancel: remove what the job stored."""
-    await remove_job_objects(services, job, "cancel")
+    """The worker's side of a cancel: remove what the job stored. Storage being down leaves the
+    files to the retention sweep rather than failing the worker's task."""
+    try:
+        await remove_job_objects(services, job, "cancel")
+    except CsvbotError as exc:
+        services.metrics.count_error("worker", exc.kind)
+        log.warning(
+            "could not delete a cancelled job's files; retention will",
+            extra={"event": "cancel_cleanup_failed", "job_id": job.id, "error_kind": exc.kind},
+        )
     log.info("cancelled job stopped", extra={"event": "job_stopped", "job_id": job.id})

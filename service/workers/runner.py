@@ -251,7 +251,8 @@ class JobRunner:
             await services.repo.finish_job(job.id, cleaned_key=keys[0], profile_key=keys[1], summary=summary)
             is None
         ):
-            raise JobCancelledError(f"job {job.id} ended while it ran")  # cancelled meanwhile
+            await checkpoint(services, job.id)  # cancelled meanwhile: stop here
+            raise InternalError(f"job {job.id} ended elsewhere while it ran")
 
         with _stage(metrics, "notify"):
             await progress.final(messages.done(job.id))
