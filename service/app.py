@@ -43,6 +43,7 @@ class BotApp:
         self.dp: Dispatcher | None = None
         self._opened: OpenProcess | None = None
         self._stack = contextlib.AsyncExitStack()
+        self._menus: asyncio.Task[None] | None = None
 
     @property
     def bot(self) -> Bot | None:
@@ -71,7 +72,10 @@ class BotApp:
         )
         repo = self._opened.services.repo
         self.dp = build_dispatcher(self._opened.services)
-        await set_command_menus(self._opened.bot)
+        # In the background: a menu is a convenience, and Telegram rate-limits setMyCommands.
+        self._menus = asyncio.get_running_loop().create_task(
+            set_command_menus(self._opened.bot), name="csvbot-command-menus"
+        )
         self.telemetry.health.set("bot", True)
         log.info(
             "csvbot started",
@@ -134,6 +138,10 @@ class BotApp:
         """Stop taking work, let updates being handled finish (bounded), then close everything."""
         self.telemetry.health.set("bot", False)
         await self._drain_updates(grace_seconds)
+        if self._menus is not None and not self._menus.done():
+            self._menus.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._menus
         await self._stack.aclose()
 
     async def _drain_updates(self, grace_seconds: float) -> None:

@@ -8,6 +8,7 @@ Kazakh- or Belarusian-language client sees the same commands the bot speaks in.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiogram import Bot
@@ -43,11 +44,17 @@ def menu_languages() -> dict[str | None, str]:
     return menus
 
 
+#: Bound on setting all menus: a Telegram that keeps answering 429 must not keep the task alive.
+MENU_TIMEOUT_SECONDS = 60.0
+
+
 async def set_command_menus(bot: Bot) -> None:
-    """Set every menu; a failure is logged and start-up goes on (the menu is a convenience)."""
+    """Set every menu; a failure is logged and the bot goes on (the menu is a convenience)."""
     try:
-        for code, language in menu_languages().items():
-            await bot.set_my_commands(commands_in(language), language_code=code)
+        async with asyncio.timeout(MENU_TIMEOUT_SECONDS):
+            for code, language in menu_languages().items():
+                await bot.set_my_commands(commands_in(language), language_code=code)
+        log.info("command menus set", extra={"event": "menus_set", "menus": len(menu_languages())})
     except Exception as exc:
         log.warning(
             "could not set the command menus", extra={"event": "menu_failed", "error": type(exc).__name__}

@@ -23,6 +23,7 @@ from service.errors import ConfigError, DatabaseUnavailableError, PoolExhaustedE
 from telemetry.labels import DB_QUERIES
 from telemetry.metrics import Metrics
 from tests.integration.db.conftest import RepoFactory
+from tests.integration.db.test_contract_userdata import exercise_user_data
 
 pytestmark = pytest.mark.integration
 
@@ -161,6 +162,7 @@ async def test_every_declared_query_name_is_used_by_a_repository_method(
     await repo.finish_job(job.id, cleaned_key=None, profile_key=None, summary=None)
     await repo.requeue_stale_jobs()
     await repo.count_jobs_by_status()
+    await exercise_user_data(repo)
     for query in DB_QUERIES:
         count = sample(registry, "csvbot_db_query_duration_seconds_count", query=query)
         assert count >= 1, f"no repository method ran query {query!r}"

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from service.db import JobStatus
+from service.db import JobStatus, utc_now
 from service.db.sql_repository import SqlRepository
 from service.db.userdata import is_cancelled
 from service.errors import JobNotFoundError
@@ -82,3 +82,18 @@ async def test_result_file_ids_are_stored_per_job(repo: SqlRepository) -> None:
     assert await repo.result_file_ids(job.id) is None
     await repo.set_result_file_ids(job.id, "AAA", "BBB")
     assert await repo.result_file_ids(job.id) == ("AAA", "BBB")
+
+
+async def exercise_user_data(repo: SqlRepository) -> None:
+    """Run every user-data query once (the query-name catalogue test calls this)."""
+    await repo.remember_user(user_id=1, chat_id=1, username=None, language_code="ru")
+    await repo.get_user_prefs(1)
+    await repo.set_language(1, "ru")
+    job = await repo.create_job(user_id=1, chat_id=1, file_name="b.csv", file_size=1)
+    await repo.cancel_job(job.id, 1)
+    await repo.set_result_file_ids(job.id, "a", "b")
+    await repo.result_file_ids(job.id)
+    await repo.list_user_jobs(1)
+    await repo.expired_jobs(utc_now(), 10)
+    await repo.delete_jobs([job.id])
+    await repo.delete_user_data(2)
