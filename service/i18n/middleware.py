@@ -8,6 +8,7 @@ the language then comes from ``language_code`` alone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -58,6 +59,9 @@ class UserLanguageMiddleware(I18nMiddleware):
         super().__init__(i18n=translations or i18n())
         self.services = services
         self.cache = PrefsCache()
+        #: One query per user at a time: a burst of one user's updates (a flood) waits for the
+        #: first one's answer instead of each taking a database session.
+        self._in_flight: dict[int, asyncio.Future[UserPrefs | None]] = {}
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         data["prefs_cache"] = self.cache
@@ -72,8 +76,24 @@ class UserLanguageMiddleware(I18nMiddleware):
 
     async def _prefs(self, user: User, data: dict[str, Any]) -> UserPrefs | None:
         cached = self.cache.get(user.id)
-        if cached is not None and cached.language_code == user.language_code:
+        if cached is not None and cached.language_code in (user.language_code, None):
             return cached
+        pending = self._in_flight.get(user.id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[UserPrefs | None] = asyncio.get_running_loop().create_future()
+        self._in_flight[user.id] = future
+        try:
+            prefs = await self._remember(user, data)
+            future.set_result(prefs)
+            return prefs
+        except BaseException:  # cancelled (shutdown): the waiters are cancelled with it
+            future.cancel()
+            raise
+        finally:
+            del self._in_flight[user.id]
+
+    async def _remember(self, user: User, data: dict[str, Any]) -> UserPrefs | None:
         chat = data.get("event_chat")
         try:
             prefs = await self.services.repo.remember_user(
