@@ -22,6 +22,7 @@ from service.deps import Services
 from service.errors import kind_of
 from service.i18n.catalog import PoI18n, i18n
 from service.i18n.language import language_for
+from telemetry import slo
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +97,13 @@ class UserLanguageMiddleware(I18nMiddleware):
     async def _remember(self, user: User, data: dict[str, Any]) -> UserPrefs | None:
         chat = data.get("event_chat")
         try:
-            prefs = await self.services.repo.remember_user(
-                user_id=user.id,
-                chat_id=chat.id if chat is not None else user.id,
-                username=user.username,
-                language_code=user.language_code,
-            )
+            async with asyncio.timeout(slo.PREFS_LOOKUP_TIMEOUT_SECONDS):
+                prefs = await self.services.repo.remember_user(
+                    user_id=user.id,
+                    chat_id=chat.id if chat is not None else user.id,
+                    username=user.username,
+                    language_code=user.language_code,
+                )
         except Exception as exc:  # the language is no reason to fail the update; its handler decides
             log.warning(
                 "could not read the user's preferences; using Telegram's language",
