@@ -23,6 +23,7 @@ from service.db import Repository
 from service.deps import Services
 from service.process import DRAIN_SECONDS, OpenProcess, open_process
 from service.runtime import Telemetry, run_until_signal
+from service.spool import UploadDesk, open_upload_desk
 from service.storage import Storage
 from service.workers.runner import JobRunner
 
@@ -42,6 +43,8 @@ class BotApp:
         self.in_process_worker = not settings.redis_url
         self.dp: Dispatcher | None = None
         self._opened: OpenProcess | None = None
+        self._webhook_handler: SimpleRequestHandler | None = None
+        self.upload_desk: UploadDesk | None = None
         self._stack = contextlib.AsyncExitStack()
         self._menus: asyncio.Task[None] | None = None
 
@@ -72,6 +75,11 @@ class BotApp:
         )
         repo = self._opened.services.repo
         self.dp = build_dispatcher(self._opened.services)
+        self.upload_desk = open_upload_desk(settings, self._opened.services, self._opened.bot)
+        # Stopped before what open_process opened closes; what still waits stays spooled.
+        self._stack.push_async_callback(self.upload_desk.stop)
+        self.dp["upload_desk"] = self.upload_desk
+        self.upload_desk.start()
         # In the background: a menu is a convenience, and Telegram rate-limits setMyCommands.
         self._menus = asyncio.get_running_loop().create_task(
             set_command_menus(self._opened.bot), name="csvbot-command-menus"
@@ -121,9 +129,13 @@ class BotApp:
         await self.bot.set_webhook(f"{self.settings.webhook_url}/telegram", secret_token=secret)
         app = web.Application()
         # aiogram checks X-Telegram-Bot-Api-Secret-Token against ``secret_token`` on every request.
-        SimpleRequestHandler(dispatcher=self.dp, bot=self.bot, secret_token=secret).register(
-            app, path="/telegram"
-        )
+        # It answers 200 at once and handles the update in a task of its own; stop() waits for
+        # those tasks like polling's. The route is added by hand because the handler's
+        # register() would also close the Bot session when the web app shuts down, under the
+        # updates still being handled.
+        handler = SimpleRequestHandler(dispatcher=self.dp, bot=self.bot, secret_token=secret)
+        self._webhook_handler = handler
+        app.router.add_route("POST", "/telegram", handler.handle)
         setup_application(app, self.dp, bot=self.bot)
         runner = web.AppRunner(app)
         await runner.setup()
@@ -147,8 +159,12 @@ class BotApp:
     async def _drain_updates(self, grace_seconds: float) -> None:
         """Updates being handled finish before their dependencies close (jobs: open_process)."""
         if self.dp is not None:
-            # aiogram keeps the tasks of updates being handled here and offers no public accessor.
-            handlers = {t for t in self.dp._handle_update_tasks if not t.done()}
+            # aiogram keeps the tasks of updates being handled here (polling) and in the webhook
+            # handler, and offers no public accessor for either.
+            tasks = set(self.dp._handle_update_tasks)
+            if self._webhook_handler is not None:
+                tasks |= self._webhook_handler._background_feed_update_tasks
+            handlers = {t for t in tasks if not t.done()}
             if handlers:
                 _, late = await asyncio.wait(handlers, timeout=grace_seconds)
                 for task in late:

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=slo.JOB_LEASE_SECONDS, ge=1, le=86_400)
     #: Touched by a healthy worker every few seconds; ``csvbot worker --check`` reads its age.
     worker_heartbeat_file: Path = Path("data/worker.heartbeat")
+    #: A queued job nobody claimed for this long has lost its task and is queued again.
+    job_queued_stale_seconds: float = Field(default=slo.JOB_QUEUED_STALE_SECONDS, gt=0, le=86_400)
 
     # --- CSV limits -------------------------------------------------------------------------
     #: 20 MiB: the largest file a bot may download from Telegram.
@@ -76,6 +78,22 @@ class Settings(BaseSettings):
     max_rows: int = Field(default=1_000_000, ge=1)
     max_columns: int = Field(default=500, ge=1, le=100_000)
     max_field_chars: int = Field(default=100_000, ge=1)
+
+    # --- Upload spool and per-user quotas ---------------------------------------------------
+    #: Where accepted uploads wait for storage, the database or the broker; unset: ``spool``
+    #: beside STORAGE_DIR (``data/spool``, on the data volume).
+    spool_dir: Path | None = None
+    spool_max_bytes: int = Field(default=slo.SPOOL_MAX_BYTES_DEFAULT, ge=0)
+    spool_max_age_seconds: float = Field(default=slo.SPOOL_MAX_AGE_SECONDS, gt=0, le=86_400)
+    quota_active_jobs: int = Field(default=slo.QUOTA_ACTIVE_JOBS_DEFAULT, ge=1, le=1000)
+    quota_daily_bytes: int = Field(default=slo.QUOTA_DAILY_BYTES_DEFAULT, ge=1)
+    # --- CSV processing ---------------------------------------------------------------------
+    #: ``process``: each job's CSV work runs in a child process (WORKER_CONCURRENCY of them), so
+    #: it never holds the event loop's GIL. ``thread``: in a thread of this process, for hosts
+    #: that cannot start processes (and to measure the difference, bench/csv_pool_bench.py).
+    csv_executor: Literal["process", "thread"] = "process"
+    #: Past this a job's CSV processing is stopped and the job fails (processing_timeout).
+    job_process_timeout_seconds: float = Field(default=slo.JOB_PROCESS_TIMEOUT_SECONDS, gt=0, le=86_400)
 
     # --- Telemetry --------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
@@ -93,6 +111,11 @@ class Settings(BaseSettings):
     retention_sweep_seconds: float = Field(default=3600.0, gt=0, le=86_400)
     #: Key of the signatures on inline buttons; unset: derived from BOT_TOKEN.
     callback_secret: SecretStr | None = None
+
+    # --- Telemetry level --------------------------------------------------------------------
+    #: ``minimal``: logs at WARNING and above, no spans, no per-update metrics middleware. Only
+    #: to measure what telemetry costs (bench/capacity_bench.py); production runs ``full``.
+    telemetry: Literal["full", "minimal"] = "full"
 
     # --- validators -------------------------------------------------------------------------
 
@@ -159,6 +182,10 @@ class Settings(BaseSettings):
     @property
     def uses_postgres(self) -> bool:
         return self.database_url is not None
+
+    @property
+    def spool_path(self) -> Path:
+        return self.spool_dir or self.storage_dir.parent / "spool"
 
     @property
     def uses_redis(self) -> bool:

@@ -61,7 +61,9 @@ class StorageTimeoutError(RetryableError):
     """A storage operation did not finish within its deadline."""
 
     kind = "storage_timeout"
-    user_message = "File storage is slow right now; your file was not lost. Please try again in a minute."
+    # Nothing here claims the file was kept: where that is true (the upload spool), the message
+    # that says so comes from the spool, not from this error.
+    user_message = "File storage is slow right now. Please try again in a minute."
 
 
 class StorageUnavailableError(RetryableError):
@@ -190,6 +192,28 @@ class TelegramUnavailableError(RetryableError):
     """The Telegram Bot API failed (5xx or network) after our retries."""
 
     kind = "telegram_unavailable"
+
+
+# --- the job queue and per-user quotas ----------------------------------------------------
+
+
+class BrokerUnavailableError(RetryableError):
+    """The task broker (Redis) could not take a job."""
+
+    kind = "broker_unavailable"
+    user_message = "Our job queue is unavailable right now. Please try again in a few minutes."
+
+
+class QuotaExceededError(PermanentError):
+    """A user is past a per-user quota (jobs in flight, or bytes per day)."""
+
+    kind = "quota_exceeded"
+    user_message = "You have reached your upload quota. Please wait a little and try again."
+class ProcessingTimeoutError(PermanentError):
+    """A job's CSV processing ran past JOB_PROCESS_TIMEOUT_SECONDS and was stopped."""
+
+    kind = "processing_timeout"
+    user_message = "That file took too long to process. Please split it into smaller files."
 
 
 class InternalError(PermanentError):

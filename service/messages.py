@@ -215,6 +215,10 @@ def result_caption(job_id: str) -> str:
     return _("Job {job_id}").format(job_id=job_id)
 
 
+def result_caption_resent(job_id: str) -> str:
+    return _("Job {job_id} (sent again)").format(job_id=job_id)
+
+
 def sent_again(job_id: str) -> str:
     return _("Job {job_id}: your results (sent again).").format(job_id=job_id)
 
@@ -338,3 +342,83 @@ def not_admin() -> str:
 
 def too_fast() -> str:
     return _("You're sending messages too fast. Please wait a few seconds.")
+
+
+# --- upload spool and quotas -----------------------------------------------------------------
+
+#: What an upload waited for, at the start of a sentence and inside one.
+_DEPENDENCY_NAMES = {
+    "storage": N_("File storage"),
+    "database": N_("Our database"),
+    "broker": N_("Our job queue"),
+}
+_DEPENDENCY_NAMES_INLINE = {
+    "storage": N_("file storage"),
+    "database": N_("our database"),
+    "broker": N_("our job queue"),
+}
+
+
+_UNKNOWN_DEPENDENCY = N_("A service we depend on")
+_UNKNOWN_DEPENDENCY_INLINE = N_("a service we depend on")
+
+
+def _dependency(name: str) -> str:
+    return _(_DEPENDENCY_NAMES.get(name, _UNKNOWN_DEPENDENCY))
+
+
+def _dependency_inline(name: str) -> str:
+    return _(_DEPENDENCY_NAMES_INLINE.get(name, _UNKNOWN_DEPENDENCY_INLINE))
+
+
+def waiting_for(file_name: str, dependency: str) -> str:
+    return _(
+        "Got {file_name}. {dependency} isn't answering right now, so I've kept your file here and "
+        "will queue it as soon as it's back. No need to send it again."
+    ).format(file_name=file_name, dependency=_dependency(dependency))
+
+
+def _duration(seconds: float) -> str:
+    """How long an upload waited ("for 10 minutes": Russian's forms here are accusative)."""
+    if seconds < 120:
+        n = round(seconds)
+        return ngettext("{n} second", "{n} seconds", n).format(n=count(n))
+    n = round(seconds / 60)
+    return ngettext("{n} minute", "{n} minutes", n).format(n=count(n))
+
+
+def spool_gave_up(file_name: str, dependency: str, waited_seconds: float) -> str:
+    return _(
+        "Sorry: {dependency} stayed unavailable for {duration}, so I could not queue {file_name} "
+        "and have deleted my copy. Please send it again later."
+    ).format(
+        dependency=_dependency_inline(dependency), duration=_duration(waited_seconds), file_name=file_name
+    )
+
+
+def spool_full(dependency: str) -> str:
+    return _(
+        "{dependency} is unavailable right now and I have no room left to keep your file, so it "
+        "was not saved. Please send it again in a few minutes."
+    ).format(dependency=_dependency(dependency))
+
+
+def spool_failed(file_name: str) -> str:
+    return _("Sorry: I could not queue {file_name}. Please send it again.").format(file_name=file_name)
+
+
+def quota_active_jobs(limit: int) -> str:
+    return ngettext(
+        "You already have {n} file in progress, the most I take from one person at a time. "
+        "Please send this one again when it is done.",
+        "You already have {n} files in progress, the most I take from one person at a time. "
+        "Please send this one again when one of them is done.",
+        limit,
+    ).format(n=count(limit))
+
+
+def quota_daily_bytes(used: int, limit: int) -> str:
+    return _(
+        "You've sent {used} in the last 24 hours; the limit is {limit} a day. "
+        "Please send this file again later."
+    ).format(used=f.size(used), limit=f.size(limit))

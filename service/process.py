@@ -16,19 +16,24 @@ from pathlib import Path
 from typing import Literal
 
 from aiogram import Bot
+from redis.asyncio import Redis
 from taskiq import AsyncBroker
+from taskiq_redis import RedisStreamBroker
 
 from service.config import Settings
 from service.control.retention import RetentionSweeper
 from service.db import open_repository
 from service.deps import Services
 from service.i18n.catalog import i18n
+from service.readiness import Check, ReadinessProbe
 from service.runtime import Telemetry
 from service.storage import build_storage
 from service.telegram import build_bot
-from service.workers.broker import build_broker, make_kick
+from service.workers.broker import ConsumerState, build_broker, make_kick
+from service.workers.csv_pool import open_csv_executor
 from service.workers.reaper import Reaper
 from service.workers.runner import JobRunner
+from service.workers.sweeper import Sweeper
 
 Role = Literal["bot", "worker"]
 #: How long running jobs may take to finish at shutdown before they are cancelled.
@@ -44,6 +49,8 @@ class OpenProcess:
     services: Services
     runner: JobRunner | None
     reaper: Reaper | None
+    #: A worker's view of whether it can read tasks from Redis (``None`` elsewhere).
+    consumer: ConsumerState | None = None
 
 
 @contextlib.asynccontextmanager
@@ -69,7 +76,11 @@ async def open_process(
         await storage.start()
         stack.push_async_callback(storage.aclose)
         health.set("storage", True)
-        broker = build_broker(settings)
+        # Only a worker process consumes; its consumer state feeds /readyz and the heartbeat.
+        consumer = None
+        if role == "worker" and settings.redis_url:
+            consumer = ConsumerState(metrics, on_change=lambda ok: health.set("broker", ok))
+        broker = build_broker(settings, consumer)
         broker.is_worker_process = role == "worker"
         await broker.startup()
         stack.push_async_callback(_shutdown_broker, broker)
@@ -79,16 +90,51 @@ async def open_process(
         )
         runner = reaper = None
         if run_jobs:
-            runner = JobRunner(services, bot, kick, lease_seconds=settings.job_lease_seconds)
+            # Opened before the runner drains (closed after): running jobs finish in their children.
+            csv = await stack.enter_async_context(open_csv_executor(settings, metrics))
+            runner = JobRunner(services, bot, kick, lease_seconds=settings.job_lease_seconds, csv=csv)
             broker.state.csvbot_runner = runner
             stack.push_async_callback(runner.drain, drain_seconds)
-            reaper = Reaper(services, bot, kick, heartbeat_file=heartbeat_file)
+            # The in-process queue died with the previous process: every queued job lost its task.
+            sweeper = Sweeper(
+                services, kick, runner.deliverer, kick_all_queued_at_start=not settings.redis_url
+            )
+            reaper = Reaper(
+                services,
+                bot,
+                kick,
+                heartbeat_file=heartbeat_file,
+                sweeper=sweeper,
+                heartbeat_status=consumer.describe if consumer is not None else None,
+            )
             reaper.start()
             stack.push_async_callback(reaper.stop)
-            sweeper = RetentionSweeper(services)
-            sweeper.start()
-            stack.push_async_callback(sweeper.stop)
-        yield OpenProcess(bot=bot, broker=broker, services=services, runner=runner, reaper=reaper)
+            retention = RetentionSweeper(services)
+            retention.start()
+            stack.push_async_callback(retention.stop)
+        probe = ReadinessProbe(health, readiness_checks(services, broker, consumer))
+        await probe.probe()
+        probe.start()
+        stack.push_async_callback(probe.stop)
+        yield OpenProcess(
+            bot=bot, broker=broker, services=services, runner=runner, reaper=reaper, consumer=consumer
+        )
+
+
+def readiness_checks(
+    services: Services, broker: AsyncBroker, consumer: ConsumerState | None
+) -> dict[str, Check]:
+    """What ``/readyz`` probes: the database and storage round trips, and the broker — a PING,
+    and for a worker also whether it can read tasks (a worker without its group is not ready)."""
+
+    async def broker_check() -> None:
+        if isinstance(broker, RedisStreamBroker):
+            async with Redis(connection_pool=broker.connection_pool) as redis:
+                await redis.ping()
+        if consumer is not None and not consumer.consuming:
+            raise RuntimeError(f"cannot read tasks from the broker ({consumer.reason})")
+
+    return {"database": services.repo.health, "storage": services.storage.health, "broker": broker_check}
 
 
 async def _shutdown_broker(broker: AsyncBroker) -> None:

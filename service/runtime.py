@@ -69,7 +69,7 @@ class Telemetry:
     metrics: Metrics
     health: HealthState
     logging: LoggingRuntime | None
-    tracing: TracingRuntime
+    tracing: TracingRuntime | None
     server: MetricsServer | None
     loop_lag: LoopLagMonitor
 
@@ -100,14 +100,15 @@ class Telemetry:
                     register_secret(secret.get_secret_value())
             logging_rt = setup_logging(
                 service_name=f"csvbot-{service}",
-                level=settings.log_level,
+                # TELEMETRY=minimal (measuring what telemetry costs): warnings and errors only.
+                level="WARNING" if settings.telemetry == "minimal" else settings.log_level,
                 log_file=settings.log_file,
                 queue_size=settings.log_queue_size,
                 metrics=metrics,
                 # The simulator draws a live view on the terminal: its logs go to LOG_FILE only.
                 stream=sys.stderr if log_to_stderr else _Discard(),
             )
-        tracing_rt = setup_tracing(
+        tracing_rt = None if settings.telemetry == "minimal" else setup_tracing(
             service_name=f"csvbot-{service}",
             version=ver,
             endpoint=settings.otel_exporter_otlp_endpoint,
@@ -128,7 +129,8 @@ class Telemetry:
         await self.loop_lag.stop()
         if self.server is not None:
             self.server.stop()
-        self.tracing.force_flush(2.0)
+        if self.tracing is not None:
+            self.tracing.force_flush(2.0)
         if self.logging is not None:
             self.logging.stop(timeout=2.0)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,12 @@ from simulate.driver import JOB_ID, Workload
 from simulate.harness import Harness
 from simulate.live import LiveStatus, render_report
 from simulate.report import Report, build_report
+from simulate.saturation import CpuMeter, PoolSampler, describe, pressures
 from simulate.scenarios import Scenario, scenario_from_args
 from telemetry import slo
+
+#: One simulation step: ``simulate_once`` or its --separate-driver counterpart.
+Step = Callable[..., Coroutine[Any, Any, Report]]
 
 #: Capacity search: each step's rate is this factor above the last.
 CAPACITY_STEP = 1.5
@@ -45,24 +51,31 @@ async def simulate_once(
         assert h.telemetry is not None and h.app is not None and h.app.repo is not None
         workload = Workload(scenario, h.emulator, seed)
         status = LiveStatus(workload.state, h.telemetry.metrics, scenario.users, scenario.duration)
+        # One process holds users, emulator, bot and worker: its CPU is all of them.
+        meter = CpuMeter({"simulator (users, emulator, bot, worker)": os.getpid()})
+        pool = PoolSampler()
+        meter.start()
         run = asyncio.get_running_loop().create_task(workload.run())
         if live:
             with Live(status.render(), console=console, refresh_per_second=4, transient=False) as view:
                 while not run.done():
                     status.sample()
+                    pool.sample_every(h.telemetry.metrics.registry, 10)
                     view.update(status.render())
                     await asyncio.sleep(0.5)
         else:
             ticks = 0
             while not run.done():
                 status.sample()
+                pool.sample_every(h.telemetry.metrics.registry, 10)
                 await asyncio.sleep(0.5)
                 ticks += 1
                 if ticks % 10 == 0:
                     console.print(status.line())
         await run
         status.sample()
-        return build_report(
+        cpu = meter.stop()
+        report = build_report(
             scenario,
             workload.state,
             h.telemetry.metrics.registry,
@@ -72,6 +85,15 @@ async def simulate_once(
             loop_lag_max=status.max_loop_lag,
             results_per_job=results_per_job(h, workload),
         )
+        report.cpu_cores = cpu
+        report.saturation = pressures(
+            cpu,
+            pool_share=pool.share,
+            pool_size=h.settings.worker_concurrency if h.settings else 0,
+            db_wait_p95=report.pool_wait_p95,
+            loop_lag_p99=report.loop_lag_p99,
+        )
+        return report
 
 
 def results_per_job(h: Harness, workload: Workload) -> dict[str, int]:
@@ -100,9 +122,10 @@ def run_simulate(settings: Settings, args: argparse.Namespace) -> int:
     if args.find_capacity:
         return asyncio.run(_find_capacity(scenario, settings, args, console, port))
     report = asyncio.run(
-        simulate_once(scenario, settings, seed=args.seed, metrics_port=port, live=live, console=console)
+        _step(args)(scenario, settings, seed=args.seed, metrics_port=port, live=live, console=console)
     )
     render_report(report, console)
+    console.print(f"saturated first: {describe(report.saturation)}")
     _write_json(args.report, report.to_json())
     console.print(f"JSON report: {args.report}")
     return 0 if report.verdict == "pass" else 1
@@ -120,7 +143,7 @@ async def _find_capacity(
     for _ in range(12):
         scenario = replace(base, rate=rate, duration=duration, drain=20.0)
         console.print(f"step: {rate:.2f} actions/s for {duration:.0f} s …")
-        report = await simulate_once(
+        report = await _step(args)(
             scenario, settings, seed=args.seed, metrics_port=port, live=False, console=console
         )
         row = _step_row(rate, report)
@@ -129,6 +152,8 @@ async def _find_capacity(
             f"  → success {row['success_rate']}, command p95 {row['command_p95']}, "
             f"upload p95 {row['upload_accepted_p95']}, verdict {report.verdict}"
         )
+        row["saturation"] = report.saturation
+        console.print(f"  → saturated first: {describe(report.saturation)}")
         if report.verdict != "pass":
             failing = report
             break
@@ -159,11 +184,33 @@ async def _find_capacity(
     if failing is not None:
         bottleneck = saturated_resource(failing)
         console.print(f"first to saturate: {bottleneck}")
+        console.print(f"pressures at the failing step: {describe(failing.saturation, 4)}")
         summary["saturated_first"] = bottleneck
         summary["failing_hints"] = failing.hints
     _write_json(args.report, summary)
     console.print(f"JSON report: {args.report}")
     return 0 if best is not None else 1
+
+
+def _step(args: argparse.Namespace) -> Step:
+    """One step in one process, or with the service in processes of its own (--separate-driver)."""
+    if not getattr(args, "separate_driver", False):
+        return simulate_once
+
+    async def separate(
+        scenario: Scenario,
+        settings: Settings,
+        *,
+        seed: int,
+        metrics_port: int | None,
+        live: bool,
+        console: Console,
+    ) -> Report:
+        from simulate.separate_run import simulate_separate
+
+        return await simulate_separate(scenario, settings, seed=seed, live=live, console=console)
+
+    return separate
 
 
 def saturated_resource(report: Report) -> str:

@@ -84,6 +84,8 @@ class Harness:
             overrides["supabase_key"] = SecretStr(self.storage_server.key)
         elif not self.base.uses_supabase_storage:
             overrides["storage_dir"] = self.workdir / "storage"
+        # Uploads waiting for an outage to end are kept in the run's folder, not the current one.
+        overrides["spool_dir"] = self.workdir / "spool"
         self.settings = self.base.model_copy(update=overrides)
         self._inject_telegram_faults()
 

@@ -103,6 +103,10 @@ class Report:
     checks: dict[str, bool] = field(default_factory=dict)
     verdict: str = "pass"
     hints: list[str] = field(default_factory=list)
+    #: What saturated first (simulate/saturation.py): pressure per candidate, highest first.
+    saturation: dict[str, float] = field(default_factory=dict)
+    #: Cores each process used over the run (the service's, the driver's).
+    cpu_cores: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

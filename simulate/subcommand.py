@@ -61,3 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="serve /metrics on this port while running (0: free port)",
     )
+    parser.add_argument(
+        "--separate-driver",
+        action="store_true",
+        help="run the service (csvbot run, and csvbot worker with REDIS_URL) in processes of its own; "
+        "the simulated users and the emulators stay in this one",
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 #: Every ``kind`` of service/errors.py (checked by tests/unit/telemetry/test_labels.py).
 ERROR_KINDS: tuple[str, ...] = (
     "bad_encoding",
+    "broker_unavailable",
     "config",
     "db_pool_exhausted",
     "db_unavailable",
@@ -25,6 +26,8 @@ ERROR_KINDS: tuple[str, ...] = (
     "job_not_found",
     "malformed_csv",
     "not_csv",
+    "processing_timeout",
+    "quota_exceeded",
     "storage_integrity",
     "storage_not_found",
     "storage_rejected",
@@ -74,7 +77,10 @@ DB_QUERIES: tuple[str, ...] = (
     "fail_job",
     "requeue_stale_jobs",
     "count_jobs",
+    "user_usage",
 )
+#: The job path's recovery queries (service/db/recovery.py): the sweeper and the delivery step.
+DB_QUERIES = (*DB_QUERIES, "sweep_jobs", "claim_delivery", "record_delivery", "list_deliveries")
 DB_BACKENDS: tuple[str, ...] = ("sqlite", "postgres")
 #: Who changed the session limit: an operator (admin command / API) or the tuning loop.
 LIMIT_CHANGE_SOURCES: tuple[str, ...] = ("operator", "auto")
@@ -140,3 +146,29 @@ HANDLERS = (*HANDLERS, *USER_HANDLERS)
 RETENTION_ITEMS: tuple[str, ...] = ("job", "object")
 #: What removed stored objects (label `trigger`): a cancelled job, the user's /delete, retention.
 DELETION_REASONS: tuple[str, ...] = ("cancel", "user_delete", "retention")
+
+# --- the job path: sweeper, fencing, delivery, broker ------------------------------------------
+#: The sweeper's reasons: a queued job whose task was lost, a received job never queued, and a
+#: kick that failed earlier and was retried.
+REQUEUE_REASONS = (*REQUEUE_REASONS, "task_lost", "never_queued", "kick_failed")
+#: Writes refused to a worker whose claim is no longer current (fencing).
+FENCED_WRITES: tuple[str, ...] = ("finish", "fail", "renew", "deliver")
+#: How one delivery attempt of a job's result ended.
+DELIVERY_OUTCOMES: tuple[str, ...] = ("delivered", "retry", "given_up", "abandoned", "fenced")
+#: A result document sent for the first time, or again by a deliverer that took over.
+DOCUMENT_SENDS: tuple[str, ...] = ("first", "resend")
+#: Why a worker could not read from the broker: unreachable, too slow, or its consumer group
+#: gone (Redis restarted empty), anything else.
+BROKER_RECEIVE_ERRORS: tuple[str, ...] = ("connection", "timeout", "no_group", "other")
+# --- upload spool and quotas -----------------------------------------------------------------
+#: What a spooled upload waited for.
+SPOOL_DEPENDENCIES: tuple[str, ...] = ("storage", "database", "broker")
+#: Why a spooled upload was finished later: a dependency came back, or a restarted bot replayed
+#: what the previous process left (``restart``).
+SPOOL_REPLAY_REASONS: tuple[str, ...] = ("storage", "database", "broker", "restart")
+#: Which per-user quota refused an upload.
+QUOTAS: tuple[str, ...] = ("active_jobs", "daily_bytes")
+# --- CSV child processes ---------------------------------------------------------------------
+#: Why a CSV child process was killed and replaced: it did not stop when its job was cancelled
+#: or passed its deadline, or it died under a job.
+CSV_POOL_RESTART_CAUSES: tuple[str, ...] = ("cancelled", "deadline", "crashed")

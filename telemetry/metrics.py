@@ -12,7 +12,10 @@ on counters (``prometheus_client`` adds it to the exposed name; the attribute na
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -22,18 +25,94 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.registry import Collector
 
 from telemetry import labels as L
 from telemetry import slo
 
-__all__ = ["Metrics"]
+__all__ = ["LevelCountSource", "LogRecordCounters", "Metrics"]
 
 
 def _preinit(metric: MetricWrapperBase, *label_sets: Sequence[str]) -> None:
     """Create every child of ``metric`` so that each series exists from the first scrape."""
     for combination in itertools.product(*label_sets):
         metric.labels(*combination)
+
+
+class LevelCountSource(Protocol):
+    """What the log queue tells :class:`LogRecordCounters`: running totals, by ``LOG_LEVELS``."""
+
+    def offered_by_level(self) -> list[int]: ...
+
+    def dropped_by_level(self) -> list[int]: ...
+
+
+class LogRecordCounters(Collector):
+    """``csvbot_log_records_total`` and ``csvbot_log_records_dropped_total``, by level.
+
+    Read at scrape time from the log queues attached to it, which count on the callers' side. A
+    writer that pushed the counts after each batch would freeze them while it is blocked on a
+    stalled stderr — exactly while records are being dropped and the drop alert must see it. A
+    queue detached when logging stops leaves its totals behind, so the counters never go back
+    when logging is set up again. Every level is always exposed, 0 until something is logged.
+    """
+
+    _RECORDS = (
+        "csvbot_log_records",
+        "Log records emitted at or above the log level, by level (dropped ones included).",
+    )
+    _DROPPED = (
+        "csvbot_log_records_dropped",
+        "Log records dropped because the bounded log queue was full, by level.",
+    )
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._lock = threading.Lock()
+        self._sources: list[LevelCountSource] = []
+        self._retired = ([0] * len(L.LOG_LEVELS), [0] * len(L.LOG_LEVELS))
+        self._created = time.time()
+        registry.register(self)
+
+    def attach(self, source: LevelCountSource) -> None:
+        with self._lock:
+            if source not in self._sources:
+                self._sources.append(source)
+
+    def detach(self, source: LevelCountSource) -> None:
+        """Stop reading ``source``; its totals so far stay in the counters."""
+        with self._lock:
+            if source in self._sources:
+                self._sources.remove(source)
+                self._retired = self._add(self._retired, source)
+
+    def totals(self) -> tuple[list[int], list[int]]:
+        """(records, dropped) by level, in ``LOG_LEVELS`` order."""
+        with self._lock:
+            totals = self._retired
+            for source in self._sources:
+                totals = self._add(totals, source)
+        return totals
+
+    @staticmethod
+    def _add(totals: tuple[list[int], list[int]], source: LevelCountSource) -> tuple[list[int], list[int]]:
+        offered, dropped = source.offered_by_level(), source.dropped_by_level()
+        return (
+            [a + b for a, b in zip(totals[0], offered, strict=True)],
+            [a + b for a, b in zip(totals[1], dropped, strict=True)],
+        )
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        for (name, documentation), values in zip((self._RECORDS, self._DROPPED), self.totals(), strict=True):
+            family = CounterMetricFamily(name, documentation, labels=["level"])
+            for level, value in zip(L.LOG_LEVELS, values, strict=True):
+                family.add_metric([level], value, created=self._created)
+            yield family
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        for name, documentation in (self._RECORDS, self._DROPPED):
+            yield CounterMetricFamily(name, documentation, labels=["level"])
 
 
 class Metrics:
@@ -78,23 +157,13 @@ class Metrics:
         _preinit(self.errors, L.COMPONENTS, L.ERROR_KINDS)
 
         # --- logging (the logging path reports on itself) ---------------------------------
-        self.log_records = Counter(
-            "csvbot_log_records",
-            "Log records emitted at or above the log level, by level (dropped ones included).",
-            ["level"],
-            registry=r,
-        )
-        self.log_records_dropped = Counter(
-            "csvbot_log_records_dropped",
-            "Log records dropped because the bounded log queue was full, by level.",
-            ["level"],
-            registry=r,
-        )
-        _preinit(self.log_records, L.LOG_LEVELS)
-        _preinit(self.log_records_dropped, L.LOG_LEVELS)
+        # Records and drops are counted by the log queue as records are offered, and read at scrape
+        # time (LogRecordCounters); the depth is read at scrape time too (set_function, bound by
+        # setup_logging): none of them waits for the log writer, which may be the thing stuck.
+        self.log_record_counts = LogRecordCounters(r)
         self.log_queue_depth = Gauge(
             "csvbot_log_queue_depth",
-            "Log records waiting in the queue.",
+            "Log records waiting in the queue (read at scrape time).",
             registry=r,
         )
         self.log_queue_capacity = Gauge(
@@ -347,6 +416,103 @@ class Metrics:
             registry=r,
         )
 
+        # --- the job path: fencing, delivery, broker -----------------------------------------
+        self.fenced_writes = Counter(
+            "csvbot_job_writes_fenced",
+            "Job writes refused because the worker's claim was no longer current, by write.",
+            ["write"],
+            registry=r,
+        )
+        _preinit(self.fenced_writes, L.FENCED_WRITES)
+        self.deliveries = Counter(
+            "csvbot_deliveries",
+            "Delivery attempts of a done job's result, by how they ended.",
+            ["outcome"],
+            registry=r,
+        )
+        _preinit(self.deliveries, L.DELIVERY_OUTCOMES)
+        self.documents_sent = Counter(
+            "csvbot_result_documents_sent",
+            "Result documents sent to users, first sends and resends by a deliverer that took over.",
+            ["send"],
+            registry=r,
+        )
+        _preinit(self.documents_sent, L.DOCUMENT_SENDS)
+        self.broker_receive_errors = Counter(
+            "csvbot_broker_receive_errors",
+            "Failed reads from the task broker, by kind.",
+            ["kind"],
+            registry=r,
+        )
+        _preinit(self.broker_receive_errors, L.BROKER_RECEIVE_ERRORS)
+        self.broker_consuming = Gauge(
+            "csvbot_broker_consuming",
+            "1 while this worker can read tasks from the broker, 0 while it cannot.",
+            registry=r,
+        )
+        # --- upload spool and quotas ---------------------------------------------------------
+        self.spool_bytes = Gauge(
+            "csvbot_spool_bytes",
+            "Bytes of uploads kept in the local spool until they are stored, recorded and queued.",
+            registry=r,
+        )
+        self.spool_entries = Gauge(
+            "csvbot_spool_entries",
+            "Uploads kept in the local spool.",
+            registry=r,
+        )
+        self.spool_spooled = Counter(
+            "csvbot_spool_spooled",
+            "Uploads that had to wait in the spool for a dependency, by dependency.",
+            ["dependency"],
+            registry=r,
+        )
+        _preinit(self.spool_spooled, L.SPOOL_DEPENDENCIES)
+        self.spool_replayed = Counter(
+            "csvbot_spool_replayed",
+            "Spooled uploads finished later (queued as jobs), by what they had waited for.",
+            ["reason"],
+            registry=r,
+        )
+        _preinit(self.spool_replayed, L.SPOOL_REPLAY_REASONS)
+        self.spool_expired = Counter(
+            "csvbot_spool_expired",
+            "Spooled uploads given up after SPOOL_MAX_AGE_SECONDS, by the dependency still down.",
+            ["dependency"],
+            registry=r,
+        )
+        _preinit(self.spool_expired, L.SPOOL_DEPENDENCIES)
+        self.spool_full = Counter(
+            "csvbot_spool_full",
+            "Uploads the spool had no room for (SPOOL_MAX_BYTES).",
+            registry=r,
+        )
+        self.quota_refused = Counter(
+            "csvbot_quota_refused",
+            "Uploads refused by a per-user quota, by quota.",
+            ["quota"],
+            registry=r,
+        )
+        _preinit(self.quota_refused, L.QUOTAS)
+        # --- CSV child processes (service/workers/csv_pool.py) ----------------------------
+        self.csv_pool_size = Gauge(
+            "csvbot_csv_pool_processes",
+            "CSV child processes this process keeps (WORKER_CONCURRENCY; 0 on the thread path).",
+            registry=r,
+        )
+        self.csv_pool_busy = Gauge(
+            "csvbot_csv_pool_busy",
+            "CSV child processes working on a job now.",
+            registry=r,
+        )
+        self.csv_pool_restarts = Counter(
+            "csvbot_csv_pool_restarts",
+            "CSV child processes killed and replaced, by cause.",
+            ["cause"],
+            registry=r,
+        )
+        _preinit(self.csv_pool_restarts, L.CSV_POOL_RESTART_CAUSES)
+
     # --- helpers -----------------------------------------------------------------------------
 
     def count_error(self, component: str, kind: str) -> None:
@@ -375,15 +541,25 @@ def declared_label_values() -> dict[str, tuple[str, ...]]:
         "status": L.TELEGRAM_STATUSES,
         "stage": L.JOB_STAGES,
         "reason": L.REQUEUE_REASONS,
+        "write": L.FENCED_WRITES,
+        "send": L.DOCUMENT_SENDS,
         "service": L.SERVICES,
         "trigger": L.DELETION_REASONS,
         "item": L.RETENTION_ITEMS,
+        "dependency": L.SPOOL_DEPENDENCIES,
+        "quota": L.QUOTAS,
+        "cause": L.CSV_POOL_RESTART_CAUSES,
     }
 
 
 #: Metric family → its ``outcome`` values, where ``outcome`` is not the update/job set.
 _OUTCOME_SETS: dict[str, tuple[str, ...]] = {
     "csvbot_storage_request_duration_seconds": L.STORAGE_OUTCOMES,
+    "csvbot_deliveries": L.DELIVERY_OUTCOMES,
+}
+#: Metric family → its ``kind`` values, where ``kind`` is not an error kind of service/errors.py.
+_KIND_SETS: dict[str, tuple[str, ...]] = {
+    "csvbot_broker_receive_errors": L.BROKER_RECEIVE_ERRORS,
 }
 
 
@@ -393,6 +569,10 @@ def allowed_values_for(family: str, label: str) -> Iterable[str] | None:
         return None
     if label == "outcome":
         return _OUTCOME_SETS.get(family, L.UPDATE_OUTCOMES)
+    if label == "kind" and family in _KIND_SETS:
+        return _KIND_SETS[family]
     if label == "direction" and family == "csvbot_db_session_limit_changes":
         return L.LIMIT_CHANGE_DIRECTIONS
+    if label == "reason" and family == "csvbot_spool_replayed":
+        return L.SPOOL_REPLAY_REASONS
     return declared_label_values().get(label, ())

@@ -113,6 +113,37 @@ JOB_LEASE_SECONDS = 300.0
 #: Queue backlog worth an alert when it keeps growing for this long.
 QUEUE_BACKLOG_FOR = "10m"
 
+# --- The job path: sweeper, delivery, broker outages --------------------------------------------
+
+#: A retryable failure waits a full-jitter backoff of at most this long before its next attempt.
+JOB_RETRY_BACKOFF_CAP_SECONDS = 30.0
+#: A queued job that nobody claimed (or kicked) for this long has lost its task — a failed kick,
+#: a broker restarted empty, an in-process queue that died with its process — and the sweeper
+#: puts it on the queue again. Twice the retry backoff cap, so a job waiting out its backoff is
+#: never kicked a second time; a duplicate task is harmless anyway (the claim is atomic).
+JOB_QUEUED_STALE_SECONDS = 2 * JOB_RETRY_BACKOFF_CAP_SECONDS
+#: A received job with its input stored that is still not queued after this long was left by a
+#: bot that stopped between recording and queueing it (which normally takes milliseconds).
+JOB_RECEIVED_STALE_SECONDS = 60.0
+#: Claims of one result's delivery before the service gives up on it (the chat stays silent).
+DELIVERY_MAX_ATTEMPTS = 5
+#: Sends of one document within one delivery attempt (429s are waited out by the Bot session).
+DELIVERY_SEND_ATTEMPTS = 3
+#: Between failed delivery attempts: full jitter from 5 s, doubling, capped at 5 minutes.
+DELIVERY_BACKOFF_BASE_SECONDS = 5.0
+DELIVERY_BACKOFF_CAP_SECONDS = 300.0
+#: A worker whose broker fails retries with full jitter from 0.5 s doubling to 5 s: a Redis that
+#: comes back is used within seconds, and a worker that waits costs one attempt every few seconds.
+BROKER_BACKOFF_BASE_SECONDS = 0.5
+BROKER_BACKOFF_CAP_SECONDS = 5.0
+#: ``/readyz`` reflects probes of the database, storage and broker made this often, each
+#: bounded by the timeout, so a scrape never waits on a dependency.
+READINESS_CHECK_INTERVAL_SECONDS = 5.0
+READINESS_PROBE_TIMEOUT_SECONDS = 3.0
+#: ``csvbot worker`` at SIGTERM: running jobs get this long to finish before they are cancelled
+#: (their leases bring them back); below the usual 30 s container stop grace period.
+WORKER_DRAIN_SECONDS = 20.0
+
 # --- Histogram buckets -------------------------------------------------------------------------
 # Each latency threshold above is a bucket boundary of the histogram that measures it.
 
@@ -256,3 +287,22 @@ THRESHOLD_BUCKETS: tuple[tuple[str, float, tuple[float, ...]], ...] = (
 #: update goes on in Telegram's language_code. A second is several pool waits of a healthy
 #: database and a small part of the 3 s command SLO.
 PREFS_LOOKUP_TIMEOUT_SECONDS = 1.0
+
+# --- upload spool and quotas -----------------------------------------------------------------
+#: How long a spooled upload waits for storage, the database or the broker before the user is
+#: told to send it again: 10 minutes outlasts a restart or failover of any of them, and is short
+#: enough that a user still remembers the file.
+SPOOL_MAX_AGE_SECONDS = 600.0
+#: Ceiling of the jittered backoff between attempts to finish a spooled upload: a dependency that
+#: comes back is noticed within this long, and 100 waiting uploads make ~10 attempts per second.
+SPOOL_RETRY_CAP_SECONDS = 10.0
+#: 512 MiB of spool: 25 maximum-size uploads, or hours of typical ones (median 16 KB).
+SPOOL_MAX_BYTES_DEFAULT = 512 * 1024 * 1024
+#: Jobs one user may have received, queued or running at once.
+QUOTA_ACTIVE_JOBS_DEFAULT = 3
+#: Bytes one user may upload per 24 hours: 10 maximum-size files.
+QUOTA_DAILY_BYTES_DEFAULT = 200 * 1024 * 1024
+# --- CSV processing deadline -----------------------------------------------------------------
+#: A job's CSV processing is stopped past this: 40× the 3 s a 20 MB file takes, and well under
+#: the job lease, so a live job is never mistaken for a dead one while it is processing.
+JOB_PROCESS_TIMEOUT_SECONDS = 120.0

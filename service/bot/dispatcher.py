@@ -10,6 +10,7 @@ from service.bot.middlewares import (
     ActiveUsers,
     FloodLimitMiddleware,
     HandlerNameMiddleware,
+    UpdateOutcomeMiddleware,
     UpdateTelemetryMiddleware,
 )
 from service.deps import Services
@@ -24,7 +25,10 @@ def build_dispatcher(services: Services) -> Dispatcher:
     # update's span (and its trace id), and the handler can set the update's outcome.
     errors_middleware = next(m for m in dp.update.outer_middleware if isinstance(m, ErrorsMiddleware))
     dp.update.outer_middleware.unregister(errors_middleware)
-    dp.update.outer_middleware(UpdateTelemetryMiddleware(services.metrics, ActiveUsers()))
+    if services.settings.telemetry == "full":
+        dp.update.outer_middleware(UpdateTelemetryMiddleware(services.metrics, ActiveUsers()))
+    else:  # TELEMETRY=minimal measures what the telemetry middleware costs
+        dp.update.outer_middleware(UpdateOutcomeMiddleware())
     # Outside the error middleware, so that error replies are in the user's language too.
     dp.update.outer_middleware(UserLanguageMiddleware(services))
     dp.update.outer_middleware(errors_middleware)

@@ -25,7 +25,7 @@ def outcome_for(exc: BaseException) -> str:
     return "failed"
 
 
-_USER_KINDS = frozenset({"flood_limited", "job_not_found"})
+_USER_KINDS = frozenset({"flood_limited", "job_not_found", "quota_exceeded"})
 
 
 def user_message_for(exc: BaseException) -> str:

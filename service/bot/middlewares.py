@@ -77,6 +77,14 @@ class UpdateTelemetryMiddleware(BaseMiddleware):
                 )
 
 
+class UpdateOutcomeMiddleware(BaseMiddleware):
+    """TELEMETRY=minimal: the per-update outcome that handlers fill in, with nothing measured."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        data["update_outcome"] = UpdateOutcome()
+        return await handler(event, data)
+
+
 class HandlerNameMiddleware(BaseMiddleware):
     """Inner middleware: records the matched handler's name for the telemetry middleware."""
 

@@ -1,33 +1,50 @@
-"""Document uploads: check, store, record the job, hand it to a worker, tell the user.
+"""Document uploads: check, keep, store, record the job, hand it to a worker, tell the user.
 
 Type and size are checked from Telegram's metadata *before* anything is downloaded, so a 2 GB
-video costs nothing. The accepted file is streamed to a temporary file, uploaded to storage under
-a key the service builds (never the user's file name), and recorded as a job whose row carries the
-trace context, so the worker's spans join this update's trace.
+video costs nothing; so are the per-user quotas (jobs in flight, bytes per day). The accepted file
+is streamed into the upload spool (:mod:`service.spool`), which stores it under a key the service
+builds (never the user's file name), records the job — its row carries the trace context, so the
+worker's spans join this update's trace — and queues it; when storage, the database or the broker
+is down the file stays spooled and is finished when they are back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import tempfile
+import random
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from aiogram import Bot, F, Router
 from aiogram.types import Document, Message
 
 from service import messages
-from service.bot.callbacks import cancel_markup
 from service.bot.middlewares import UpdateOutcome
-from service.db import new_job_id
+from service.db import new_job_id, utc_now
 from service.deps import Services
-from service.errors import EmptyFileError, FileTooLargeError, NotCsvError
+from service.errors import (
+    EmptyFileError,
+    FileTooLargeError,
+    InternalError,
+    NotCsvError,
+    QuotaExceededError,
+    RetryableError,
+)
+from service.spool import SpoolEntry, UploadDesk
 from service.storage.keys import input_key
 from service.telegram.api_session import method_label
 from telemetry.tracing import inject_context
 
 log = logging.getLogger(__name__)
 
+#: Attempts of the file download before the upload fails, and the ceiling of the wait between
+#: them: 5 attempts over up to ~10 s ride out a burst of 429s or 502s.
+DOWNLOAD_ATTEMPTS = 5
+DOWNLOAD_BACKOFF_CAP_SECONDS = 4.0
+#: The byte quota counts the uploads of the last 24 hours (a rolling day).
+QUOTA_WINDOW = timedelta(hours=24)
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab", ".psv")
 #: What phones and spreadsheets label CSVs as; octet-stream is common for files without a type.
 CSV_MIME_TYPES = frozenset(
@@ -63,67 +80,100 @@ def build_router() -> Router:
     return router
 
 
-async def on_document(message: Message, bot: Bot, services: Services, update_outcome: UpdateOutcome) -> None:
+async def on_document(
+    message: Message,
+    bot: Bot,
+    services: Services,
+    update_outcome: UpdateOutcome,
+    upload_desk: UploadDesk | None = None,
+) -> None:
     assert message.document is not None and message.from_user is not None
     document = message.document
     settings, metrics = services.settings, services.metrics
     check_document(document, settings.max_upload_bytes)
+    if upload_desk is None:
+        raise InternalError("the dispatcher has no upload desk")
+    user = message.from_user
+    await check_quotas(services, upload_desk, user.id, document.file_size)
 
     job_id = new_job_id()
     file_name = document.file_name or "upload.csv"
-    user = message.from_user
     progress = await message.answer(messages.received(file_name))
-    await services.repo.upsert_user(user_id=user.id, chat_id=message.chat.id, username=user.username)
-
-    key = input_key(user.id, job_id)
-    with tempfile.TemporaryDirectory(prefix="csvbot-upload-") as tmp:
-        path = Path(tmp) / "input.csv"
+    path = upload_desk.spool.incoming_path(job_id)
+    try:
         await _download(bot, services, document.file_id, path)
         size = path.stat().st_size
         if size > settings.max_upload_bytes:  # metadata can lie (or be missing)
             raise FileTooLargeError(user_message=messages.too_large(size, settings.max_upload_bytes))
         if size == 0:
             raise EmptyFileError(user_message=messages.empty_upload())
-        metrics.csv_input_size.observe(size)
-        await services.storage.upload_file(key, path, "text/csv")
-
-    carrier = inject_context()
-    await services.repo.create_job(
+    except BaseException:
+        upload_desk.spool.discard_incoming(job_id)
+        raise
+    metrics.csv_input_size.observe(size)
+    entry = SpoolEntry(
         job_id=job_id,
         user_id=user.id,
         chat_id=message.chat.id,
+        username=user.username,
         file_name=file_name,
-        file_size=size,
-        input_key=key,
+        size=size,
+        input_key=input_key(user.id, job_id),
         progress_message_id=progress.message_id,
-        trace_context=carrier,
+        trace_context=inject_context(),
+        accepted_at=time.time(),
     )
-    # Queued before it is enqueued, so a worker that picks the task up at once can claim it.
-    await services.repo.mark_queued(job_id)
-    await services.enqueue(job_id, carrier)
+    # Stored, recorded, marked queued, announced and enqueued — or kept in the spool until the
+    # dependency that failed is back (the user is told so), never "send it again".
+    queued = await upload_desk.accept(entry, path)
     log.info(
-        "upload accepted",
+        "upload accepted" if queued else "upload spooled",
         extra={"event": "upload_accepted", "job_id": job_id, "user_id": user.id, "bytes": size},
     )
     update_outcome.outcome = "ok"
-    await bot.edit_message_text(
-        text=messages.queued(job_id),
-        chat_id=message.chat.id,
-        message_id=progress.message_id,
-        reply_markup=cancel_markup(settings, job_id, user.id),
-    )
+
+
+async def check_quotas(services: Services, desk: UploadDesk, user_id: int, file_size: int | None) -> None:
+    """Refuse an upload past the user's quotas. With the database down the quotas are not known
+    and the upload goes ahead: an outage must not turn into refusals."""
+    settings, metrics = services.settings, services.metrics
+    try:
+        usage = await services.repo.user_usage(user_id, since=utc_now() - QUOTA_WINDOW)
+    except RetryableError as exc:
+        log.info("quotas not checked: %s", exc.kind, extra={"event": "quota_unchecked", "user_id": user_id})
+        return
+    if usage.active_jobs + desk.waiting_for_user(user_id) >= settings.quota_active_jobs:
+        metrics.quota_refused.labels("active_jobs").inc()
+        raise QuotaExceededError(
+            "active jobs quota", user_message=messages.quota_active_jobs(settings.quota_active_jobs)
+        )
+    if usage.bytes_since + (file_size or 0) > settings.quota_daily_bytes:
+        metrics.quota_refused.labels("daily_bytes").inc()
+        raise QuotaExceededError(
+            "daily bytes quota",
+            user_message=messages.quota_daily_bytes(usage.bytes_since, settings.quota_daily_bytes),
+        )
 
 
 async def _download(bot: Bot, services: Services, file_id: str, path: Path) -> None:
-    """Stream the user's file from Telegram to ``path``, measured like any Bot API call."""
+    """Stream the user's file from Telegram to ``path``, measured like any Bot API call.
+
+    The file GET does not go through the Bot API session's retries, and a 429 or 5xx on it would
+    otherwise cost the user a resend: it is retried (full jitter, capped) — it only reads.
+    """
     label = method_label("downloadFile")
-    started = time.perf_counter()
-    status = "ok"
-    try:
-        await bot.download(file_id, destination=path)
-    except Exception:
-        status = "network_error"
-        raise
-    finally:
-        services.metrics.telegram_requests.labels(label, status).inc()
-        services.metrics.telegram_request_duration.labels(label).observe(time.perf_counter() - started)
+    for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
+        started = time.perf_counter()
+        status = "ok"
+        try:
+            await bot.download(file_id, destination=path)
+            return
+        except Exception:
+            status = "network_error"
+            if attempt == DOWNLOAD_ATTEMPTS:
+                raise
+            log.info("file download failed; retrying", extra={"event": "download_retry", "attempt": attempt})
+        finally:
+            services.metrics.telegram_requests.labels(label, status).inc()
+            services.metrics.telegram_request_duration.labels(label).observe(time.perf_counter() - started)
+        await asyncio.sleep(random.uniform(0, min(DOWNLOAD_BACKOFF_CAP_SECONDS, 0.5 * 2**attempt)))

@@ -28,6 +28,8 @@ import re
 from collections.abc import Sequence
 from enum import StrEnum
 
+import polars as pl
+
 
 class Kind(StrEnum):
     EMPTY = "empty"
@@ -82,15 +84,52 @@ def is_null(value: str) -> bool:
     return not value or (len(value) <= _NULL_TOKEN_MAX_LEN and value.lower() in NULL_TOKENS)
 
 
-def non_nulls(values: Sequence[str]) -> list[str]:
-    """The values of a batch that are not null, in order."""
-    return [v for v in values if v and not (len(v) <= _NULL_TOKEN_MAX_LEN and v.lower() in NULL_TOKENS)]
+# In a column joined as "\0v1\0v2\0…\0": an empty value or a null token. ASCII case folding is
+# exactly ``value.lower() in NULL_TOKENS`` here: the only non-ASCII character that lowers to
+# ASCII is the Kelvin sign (to "k", in no token), which a test checks.
+_NULL_IN_COLUMN = re.compile(
+    r"\x00(?:\x00|(?:" + "|".join(sorted(map(re.escape, NULL_TOKENS - {""}))) + r")\x00)",
+    re.ASCII | re.IGNORECASE,
+)
+
+
+def join_column(values: Sequence[str] | pl.Series) -> str:
+    """``values`` as one string, each value preceded and the whole ended by NUL.
+
+    One join per column of a batch (in Rust for a polars Series); the null check, the kind
+    checks and formula neutralisation all run one regex over it instead of a call per cell.
+    """
+    if isinstance(values, pl.Series):
+        return "\x00" + str(values.str.join("\x00").item()) + "\x00"
+    return "\x00" + "\x00".join(values) + "\x00"
+
+
+def column_has_nulls(joined: str) -> bool:
+    """Whether a column given by :func:`join_column` holds an empty value or a null token."""
+    return _NULL_IN_COLUMN.search(joined) is not None
+
+
+def _column_pattern(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern`` repeated over values joined and ended by NUL: one C-level match per batch.
+
+    No pattern can match NUL, and accepted text holds none, so each repetition spans exactly
+    one value; the atomic group commits to a value once it matched (any way of matching it
+    ends at the same NUL), and the possessive star never backtracks into earlier values. So
+    the column matches exactly when every value fullmatches ``pattern``.
+    """
+    return re.compile(rf"\x00(?:(?>(?:{pattern.pattern})\x00))*+", pattern.flags)
+
+
+_COLUMN_PATTERNS = {
+    pattern: _column_pattern(pattern)
+    for pattern in (_BOOLEAN, _INTEGER, _FLOAT_DOT, _FLOAT_ANY, _DATE, _DATETIME)
+}
 
 
 class KindMatcher:
     """Kind checks for one file; only the decimal separator convention differs between files."""
 
-    __slots__ = ("_patterns",)
+    __slots__ = ("_columns", "_patterns")
 
     def __init__(self, *, decimal_comma: bool) -> None:
         self._patterns: dict[Kind, re.Pattern[str]] = {
@@ -100,11 +139,17 @@ class KindMatcher:
             Kind.DATE: _DATE,
             Kind.DATETIME: _DATETIME,
         }
+        self._columns = {kind: _COLUMN_PATTERNS[pattern] for kind, pattern in self._patterns.items()}
 
     def widen(self, current: Kind | None, values: Sequence[str]) -> Kind:
         """The narrowest kind at or above ``current`` that accepts every (non-null) value."""
+        return self.widen_joined(current, values[0], join_column(values)) if values else Kind.STRING
+
+    def widen_joined(self, current: Kind | None, first: str, joined: str) -> Kind:
+        """:meth:`widen` for values given by :func:`join_column`, ``first`` being the first."""
         for kind in _WIDENINGS[current]:
-            if all(map(self._patterns[kind].fullmatch, values)):
+            # The first value alone rules most kinds out without scanning the batch.
+            if self._patterns[kind].fullmatch(first) and self._columns[kind].fullmatch(joined):
                 return kind
         return Kind.STRING
 

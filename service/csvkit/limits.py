@@ -93,3 +93,14 @@ def field_too_long(line: int, limit: int, found: int | None = None) -> FieldTooL
             f"the limit is {format_count(limit)}."
         )
     return FieldTooLongError(f"field too long at line {line}", user_message=detail)
+
+
+def record_too_wide(line: int, limit: int) -> TooManyColumnsError:
+    # Counting stops at the first field over the limit (the rest is never read), so "more than".
+    return TooManyColumnsError(
+        f"record on line {line} has more than {limit} fields",
+        user_message=(
+            f"The row on line {format_count(line)} has more than {format_count(limit)} fields; "
+            f"the limit is {format_count(limit)} columns. Check that row's delimiters and quotes."
+        ),
+    )

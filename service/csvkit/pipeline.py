@@ -24,7 +24,7 @@ from .dialect import Dialect, sniff_dialect
 from .encoding import detect_encoding
 from .filetype import check_signature, check_text_sample
 from .limits import CsvLimits, file_too_large
-from .outputs import PendingOutputs, csv_writer, output_stem
+from .outputs import PendingOutputs, output_stem
 from .reader import RecordReader, ensure_parser_field_limit
 from .report import write_profile_csv
 from .summary import summary_text
@@ -139,9 +139,10 @@ def _clean_and_profile(
         delimiter=dialect.read_delimiter,
         columns=dialect.columns,
         max_field_chars=limits.max_field_chars,
+        max_columns=limits.max_columns,
     ) as reader:
         ticker = _ProgressTicker(progress, lambda: reader.bytes_read() / bytes_in)
-        cleaning.run(reader, csv_writer(cleaned_stream), ticker.tick)
+        cleaning.run(reader, cleaned_stream, ticker.tick)
     _reject_if_unusable(cleaning)
 
     malformed = cleaning.shaper.malformed

@@ -15,8 +15,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import polars as pl
+
 from .distinct import DistinctCounter
-from .infer import NUMERIC_KINDS, Kind, KindMatcher, non_nulls
+from .infer import NULL_TOKENS, NUMERIC_KINDS, Kind, KindMatcher, column_has_nulls, join_column
 
 SAMPLE_VALUES = 3
 # Sample values are for eyes, not for analysis: long ones are cut.
@@ -64,33 +66,45 @@ class ColumnProfile:
         self._maximum: float | int | None = None
         self._total: float | int = 0
 
-    def update(self, values: Sequence[str]) -> None:
-        present = non_nulls(values)
+    def update(self, values: pl.Series, joined: str) -> None:
+        """Add a batch of this column's values, also given as :func:`.infer.join_column` made them."""
+        present = values
+        if column_has_nulls(joined):
+            present = values.filter(
+                (values != "") & ~values.str.to_lowercase().is_in(sorted(NULL_TOKENS - {""}))
+            )
+            joined = join_column(present) if len(present) else ""
         self.values += len(values)
         self.nulls += len(values) - len(present)
-        if not present:
+        if not len(present):
             return
-        kind = self._matcher.widen(self.kind, present)
+        kind = self._matcher.widen_joined(self.kind, str(present[0]), joined)
         if kind in NUMERIC_KINDS:
             self._update_numbers(kind, present)
         self.kind = kind
         self._distinct.add_all(present)
         if len(self._samples) < SAMPLE_VALUES:
-            for value in present:
+            # Enough of the batch's distinct values, in order, to fill the samples even if the
+            # first ones are samples already.
+            for value in present.unique(maintain_order=True).head(2 * SAMPLE_VALUES).to_list():
                 if value not in self._samples:
                     self._samples.append(value)
                     if len(self._samples) == SAMPLE_VALUES:
                         break
 
-    def _update_numbers(self, kind: Kind, present: list[str]) -> None:
+    def _update_numbers(self, kind: Kind, present: pl.Series) -> None:
+        # polars parses ASCII numbers exactly as int() and float() do (a test compares them);
+        # anything it cannot hold (an integer past 64 bits) is converted by Python instead.
         numbers: list[int] | list[float]
         if kind is Kind.INTEGER:
-            numbers = list(map(int, present))
+            parsed = present.cast(pl.Int64, strict=False)
+            numbers = parsed.to_list() if not parsed.null_count() else list(map(int, present.to_list()))
             batch_total: float | int = sum(numbers)
         else:
             if self._decimal_comma:
-                present = [value.replace(",", ".") for value in present]
-            numbers = list(map(float, present))
+                present = present.str.replace_all(",", ".", literal=True)
+            parsed = present.cast(pl.Float64, strict=False)
+            numbers = parsed.to_list() if not parsed.null_count() else list(map(float, present.to_list()))
             batch_total = math.fsum(numbers)
         low, high = min(numbers), max(numbers)
         if self._minimum is None or low < self._minimum:
@@ -130,10 +144,10 @@ class TableProfile:
             for position, name in enumerate(names, start=1)
         ]
 
-    def update_columns(self, columns: Sequence[Sequence[str]]) -> None:
-        """Add a batch given column by column (the transpose of its rows)."""
-        for column, values in zip(self.columns, columns, strict=True):
-            column.update(values)
+    def update_frame(self, frame: pl.DataFrame, joined: Sequence[str]) -> None:
+        """Add a batch: one String column per table column, and each joined (``update``)."""
+        for index, column in enumerate(self.columns):
+            column.update(frame.to_series(index), joined[index])
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [column.as_dict() for column in self.columns]

@@ -11,7 +11,11 @@ lines of the current record, so a record the strict parser rejects can be re-rea
 * any other quoting slip (``"ab"c``): the record is re-read leniently, kept, and flagged
   :attr:`Problem.QUOTING`.
 
-Memory: one record's lines at a time. Once a record's lines pass ``max_field_chars``
+Memory: one record's lines at a time, and never an over-wide record: before the parser sees
+a line with more delimiters than ``max_columns``, its fields are counted quote-aware without
+building them, and a record with more than ``max_columns`` fields is an error
+(:func:`.limits.record_too_wide`): one row of six million empty cells would otherwise cost
+half a gigabyte of Python strings. Past that, once a record's lines pass ``max_field_chars``
 characters the tap checks, once, whether they are swallowed rows; a single field is bounded by
 the parser's field-size limit (raised, never lowered, to cover ``max_field_chars``). Outcomes do
 not depend on that process-wide limit: our own bound decides swallowed rows, and any field
@@ -21,16 +25,16 @@ over ``max_field_chars`` is an error either way.
 from __future__ import annotations
 
 import csv
+import re
 import threading
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from itertools import chain
 from pathlib import Path
 from typing import IO
 
 from .dialect import make_reader
-from .limits import field_too_long
+from .limits import field_too_long, record_too_wide
 
 _field_limit_lock = threading.Lock()
 # Swallowed rows: this share of the lines after the quote's own split into exactly the table's
@@ -69,11 +73,80 @@ class _SwallowedRows(Exception):
     """A signal raised through the parser: the record's lines are rows of the table."""
 
 
+def _field_pattern(delimiter: str) -> re.Pattern[str]:
+    """One field as the parser reads it: spaces skipped, an optional quoted part (to the end of
+    the text if never closed), then anything up to the next delimiter."""
+    d = re.escape(delimiter)
+    return re.compile(rf' *(?:"(?:[^"]|"")*(?:"|\Z))?[^{d}]*')
+
+
+def count_fields(text: str, delimiter: str, *, cap: int) -> int:
+    """Fields of ``text`` read as one record, quote-aware, counted up to ``cap`` without
+    building any of them."""
+    pattern = _field_pattern(delimiter)
+    count, position, end = 1, 0, len(text)
+    while count < cap:
+        position = pattern.match(text, position).end()  # type: ignore[union-attr]  # matches ""
+        if position >= end:
+            break
+        count += 1
+        position += 1  # the delimiter
+    return count
+
+
+def _line_fields(line: str, delimiter: str, *, cap: int) -> int:
+    """Fields of one line read alone, without building them when there could be many."""
+    if line.count(delimiter) < cap:
+        return len(next(make_reader([line], delimiter), []))
+    return count_fields(line.rstrip("\r\n"), delimiter, cap=cap)
+
+
 def _look_like_rows(lines: list[str], delimiter: str, columns: int, *, at_least: int = 1) -> bool:
     if columns < 2 or len(lines) < at_least:
         return False
-    regular = sum(1 for line in lines if len(next(make_reader([line], delimiter), [])) == columns)
+    regular = sum(1 for line in lines if _line_fields(line, delimiter, cap=columns + 1) == columns)
     return regular >= _SWALLOWED_SHARE * len(lines)
+
+
+class LineSource:
+    """The lines of a text stream, with lines pushed back in front; counts every line served.
+
+    Shared by the record reader and the columnar fast path (:mod:`.fastpath`), so either can
+    resume exactly where the other stopped.
+    """
+
+    __slots__ = ("_pushed", "_stream", "next_line")
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._pushed: list[str] = []  # in reverse order: the next line is the last item
+        self.next_line = 1  # number of the line the next call hands out
+
+    def __iter__(self) -> LineSource:
+        return self
+
+    def __next__(self) -> str:
+        line = self._pushed.pop() if self._pushed else next(self._stream)
+        self.next_line += 1
+        return line
+
+    def push_back(self, lines: list[str]) -> None:
+        self._pushed.extend(reversed(lines))
+        self.next_line -= len(lines)
+
+    @property
+    def has_pushed_lines(self) -> bool:
+        return bool(self._pushed)
+
+    def read_block(self, hint: int) -> list[str]:
+        """Whole lines of about ``hint`` characters (pushed-back lines first, alone)."""
+        if self._pushed:
+            lines = self._pushed[::-1]
+            self._pushed.clear()
+        else:
+            lines = self._stream.readlines(hint)
+        self.next_line += len(lines)
+        return lines
 
 
 class _LineTap:
@@ -85,28 +158,37 @@ class _LineTap:
         "_delimiter",
         "_lines",
         "_max_chars",
+        "_max_fields",
+        "_unchecked_delimiters",
         "chars",
         "exhausted",
-        "lines_served",
+        "fields",
         "pending",
+        "start_line",
     )
 
-    def __init__(self, lines: Iterator[str], *, delimiter: str, columns: int, max_chars: int):
+    def __init__(self, lines: LineSource, *, delimiter: str, columns: int, max_chars: int, max_fields: int):
         self._lines = lines
         self._delimiter = delimiter
         self._columns = columns
         self._max_chars = max_chars
+        self._max_fields = max_fields
         self.pending: list[str] = []
         self.chars = 0
         self._checked = False
-        self.lines_served = 0
         self.exhausted = False
+        self.fields = 1  # fields of the current record known to exist, counted quote-aware
+        self._unchecked_delimiters = 0
+        self.start_line = lines.next_line
 
     def start_record(self) -> None:
         # The parser never reads ahead, so from here on `pending` is exactly this record's lines.
         self.pending.clear()
         self.chars = 0
         self._checked = False
+        self.fields = 1
+        self._unchecked_delimiters = 0
+        self.start_line = self._lines.next_line
 
     def __iter__(self) -> _LineTap:
         return self
@@ -118,8 +200,15 @@ class _LineTap:
             self.exhausted = True
             raise
         self.pending.append(line)
-        self.lines_served += 1
         self.chars += len(line)
+        # Each delimiter adds at most one field, so the exact (quote-aware) count is needed
+        # only once the known count plus the delimiters since could pass the limit.
+        self._unchecked_delimiters += line.count(self._delimiter)
+        if self.fields + self._unchecked_delimiters > self._max_fields:
+            self.fields = count_fields("".join(self.pending), self._delimiter, cap=self._max_fields + 1)
+            self._unchecked_delimiters = 0
+            if self.fields > self._max_fields:
+                raise record_too_wide(self.start_line, self._max_fields)
         if self.chars > self._max_chars and not self._checked:
             self._checked = True  # once per record: keeps the check linear in the record size
             body = self.pending[1:]
@@ -135,14 +224,31 @@ def _is_field_limit_error(exc: csv.Error) -> bool:
 
 
 class RecordReader:
-    """Records of one text file; iterate it, read :meth:`bytes_read` for progress."""
+    """Records of one text file; iterate it, read :meth:`bytes_read` for progress.
 
-    def __init__(self, path: Path, *, codec: str, delimiter: str, columns: int, max_field_chars: int) -> None:
+    :meth:`records` reads from :attr:`lines` at any point, so a caller may take lines itself
+    between calls (the fast path does) as long as it leaves them at a record boundary.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        codec: str,
+        delimiter: str,
+        columns: int,
+        max_field_chars: int,
+        max_columns: int,
+    ) -> None:
         ensure_parser_field_limit(max_field_chars)
         self._stream: IO[str] = path.open("r", encoding=codec, newline="", errors="strict")
-        self._delimiter = delimiter
+        self.lines = LineSource(self._stream)
+        self.delimiter = delimiter
         self._columns = columns
-        self._max_field_chars = max_field_chars
+        self.max_field_chars = max_field_chars
+        self.max_columns = max_columns
+        # False while the records of one lenient re-read are being handed out.
+        self.at_boundary = True
 
     def close(self) -> None:
         self._stream.close()
@@ -158,61 +264,72 @@ class RecordReader:
         return int(self._stream.buffer.tell())  # type: ignore[attr-defined]
 
     def __iter__(self) -> Iterator[Record]:
-        lines: Iterator[str] = iter(self._stream)
-        first_line = 1
-        while True:
-            resume = yield from self._read(lines, first_line)
-            if resume is None:
-                return
-            lines, first_line = resume
+        return self.records()
 
-    def _read(
-        self, lines: Iterator[str], first_line: int
-    ) -> Generator[Record, None, tuple[Iterator[str], int] | None]:
-        """Records until the end, or until an unclosed quote: then where to resume reading.
+    def records(self) -> Iterator[Record]:
+        """Records from the current position of :attr:`lines` to the end of the file.
 
-        ``lines`` is shared with the tap, so after an unclosed quote it continues right after
-        the lines the parser already consumed.
+        After an unclosed quote the lines it swallowed are pushed back and read afresh, so
+        the caller may stop after a record when :attr:`at_boundary` is true and
+        :attr:`LineSource.has_pushed_lines` is false.
         """
+        while True:
+            resumed = yield from self._read()
+            if not resumed:
+                return
+
+    def _read(self) -> Generator[Record, None, bool]:
+        """Records until the end (then False), or until an unclosed quote (then True)."""
+        lines = self.lines
         tap = _LineTap(
             lines,
-            delimiter=self._delimiter,
+            delimiter=self.delimiter,
             columns=self._columns,
-            max_chars=self._max_field_chars,
+            max_chars=self.max_field_chars,
+            max_fields=self.max_columns,
         )
-        reader = make_reader(tap, self._delimiter, strict=True)
+        reader = make_reader(tap, self.delimiter, strict=True)
         while True:
-            line = first_line + tap.lines_served
             tap.start_record()
+            line = tap.start_line
             try:
                 cells = next(reader)
             except StopIteration:
-                return None
+                return False
             except (csv.Error, _SwallowedRows) as exc:
                 pending = list(tap.pending)
                 if isinstance(exc, csv.Error) and _is_field_limit_error(exc):
-                    raise field_too_long(line, self._max_field_chars) from exc
+                    raise field_too_long(line, self.max_field_chars) from exc
                 if (
                     isinstance(exc, _SwallowedRows)
                     or tap.exhausted
-                    or _look_like_rows(pending[1:-1], self._delimiter, self._columns)
+                    or _look_like_rows(pending[1:-1], self.delimiter, self._columns)
                 ):
                     # The quote opened on the first line was never meant to span lines: it hit
                     # the end of the file, or the lines it swallowed are rows. Take it as a
                     # literal character and parse everything after that line afresh.
-                    cells = next(make_reader(pending[:1], self._delimiter, literal_quotes=True))
+                    if pending[0].count(self.delimiter) >= self.max_columns:
+                        raise record_too_wide(line, self.max_columns) from exc
+                    cells = next(make_reader(pending[:1], self.delimiter, literal_quotes=True))
+                    # Pushed back before the record is handed out: a caller that stops after
+                    # it sees that these lines are still to be read.
+                    lines.push_back(pending[1:])
                     yield self._checked(Record(line, cells, Problem.UNCLOSED_QUOTE))
-                    return chain(pending[1:], lines), line + 1
+                    return True
                 # A quoting slip within the record (`"ab"c`): keep what a lenient parse makes.
-                for cells in make_reader(pending, self._delimiter, strict=False):
-                    if cells:
-                        yield self._checked(Record(line, cells, Problem.QUOTING))
+                # The tap has counted its fields; a lenient parse splits the same text at the
+                # same delimiters. Its records all come from lines already read, so a caller
+                # may not stop between them.
+                recovered = [cells for cells in make_reader(pending, self.delimiter, strict=False) if cells]
+                for index, cells in enumerate(recovered, start=1):
+                    self.at_boundary = index == len(recovered)
+                    yield self._checked(Record(line, cells, Problem.QUOTING))
                 continue
             if cells:  # a blank line is not a record
                 yield self._checked(Record(line, cells))
 
     def _checked(self, record: Record) -> Record:
         longest = max(map(len, record.cells), default=0)
-        if longest > self._max_field_chars:
-            raise field_too_long(record.line, self._max_field_chars, longest)
+        if longest > self.max_field_chars:
+            raise field_too_long(record.line, self.max_field_chars, longest)
         return record

@@ -5,11 +5,23 @@ returns a :class:`Repository`. The job state machine is documented in :mod:`serv
 """
 
 from service.db.factory import build_repository, migrate, migrate_command, open_repository
-from service.db.models import FINAL_STATUSES, Job, JobStatus, StaleJobs, User, new_job_id, utc_now
+from service.db.models import (
+    FINAL_STATUSES,
+    RESULT_DOCUMENTS,
+    DeliveryClaims,
+    Job,
+    JobStatus,
+    StaleJobs,
+    User,
+    new_job_id,
+    utc_now,
+)
 from service.db.repository import LimitSource, Repository
 
 __all__ = [
     "FINAL_STATUSES",
+    "RESULT_DOCUMENTS",
+    "DeliveryClaims",
     "Job",
     "JobStatus",
     "LimitSource",

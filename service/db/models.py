@@ -19,6 +19,17 @@ A job moves through these states (each arrow sets the timestamp named beside it)
   task finds nothing to claim. ``rejected`` means the user's input was refused (an
   :class:`~service.errors.InputError` kind); ``failed`` means the service could not do the job.
 
+Ownership is fenced: a claim returns ``attempts`` as the claimer's token, and finishing, failing,
+retrying or renewing the lease with a token (``attempt=``) takes effect only while ``attempts``
+still equals it and the job is ``running``, so a worker that stalled past its lease cannot touch
+a job another worker now holds.
+
+Delivery is a step of its own after ``done``: ``finish_job`` hands the delivery to the finishing
+worker (``delivery_attempts`` is its token, ``delivery_lease_expires_at`` its lease), each result
+document that reached the user gets a row in ``job_deliveries``, and ``mark_delivered`` sets
+``delivered_at``. A deliverer that dies or fails lets the sweeper claim the delivery again once
+the lease has expired; it sends only the documents without a row.
+
 ``created_at`` is the ``received`` time and ``updated_at`` changes with every write.
 ``queued_at`` and ``started_at`` hold the latest queueing and the latest claim.
 """
@@ -123,6 +134,20 @@ class Job:
     trace_context: dict[str, str] = field(default_factory=dict)
     #: The Telegram message the worker edits to show progress.
     progress_message_id: int | None = None
+    #: When the sweeper last put a task on the queue for this queued job (its own was lost).
+    kicked_at: datetime | None = None
+    #: Claims of the delivery of a done job: the fencing token of whoever sends its result.
+    delivery_attempts: int = 0
+    #: Until when the current deliverer holds the delivery (``None``: nobody; or delivered).
+    delivery_lease_expires_at: datetime | None = None
+    #: Why the service gave up delivering a done job's result (``None``: it has not).
+    delivery_error: str | None = None
+
+    @property
+    def token(self) -> int:
+        """The fencing token of the current claim: finish, fail, retry and lease renewal only
+        take effect for the worker whose claim returned this ``attempts`` value."""
+        return self.attempts
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,3 +163,17 @@ class StaleJobs:
 def complete_status_counts(counts: Mapping[str, int]) -> dict[JobStatus, int]:
     """Job counts for every status, zero where the database had no row for it."""
     return {status: int(counts.get(status.value, 0)) for status in JobStatus}
+
+
+#: The result documents of a done job, in the order they are sent.
+RESULT_DOCUMENTS: tuple[str, ...] = ("cleaned", "profile")
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryClaims:
+    """What :meth:`Repository.claim_deliveries` found among done, undelivered jobs."""
+
+    #: Deliveries this caller now holds (``delivery_attempts`` is its token).
+    claimed: list[Job]
+    #: Out of delivery attempts: ``delivery_error`` is set, nobody will send them any more.
+    abandoned: list[Job]

@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from service.db.models import Job, JobStatus, StaleJobs, User
+from service.db.models import DeliveryClaims, Job, JobStatus, StaleJobs, User
+from service.db.quota_sql import UserUsage
 from service.db.userdata import UserDataStore
 
 LimitSource = Literal["operator", "auto"]
@@ -114,6 +115,11 @@ class Repository(UserDataStore, Protocol):
         """Store the progress message id and/or extend a running job's lease to now + seconds."""
         ...
 
+    async def renew_lease(self, job_id: str, *, attempt: int, lease_seconds: float) -> Job | None:
+        """Extend a running job's lease to now + ``lease_seconds`` for the holder of claim
+        ``attempt`` only; ``None`` if that claim is no longer current (fenced)."""
+        ...
+
     async def finish_job(
         self,
         job_id: str,
@@ -121,23 +127,75 @@ class Repository(UserDataStore, Protocol):
         cleaned_key: str | None,
         profile_key: str | None,
         summary: Mapping[str, Any] | None,
+        attempt: int | None = None,
     ) -> Job | None:
-        """``queued``/``running`` → ``done`` with the output keys and profile summary.
+        """``queued``/``running`` → ``done`` with the output keys and profile summary; the caller
+        now holds the delivery (``delivery_attempts`` is its token, for ``JOB_LEASE_SECONDS``).
 
-        ``None`` if the job was already final. Raises :class:`JobNotFoundError` if missing.
+        With ``attempt`` (the fencing token of the caller's claim) only a ``running`` job whose
+        ``attempts`` still equals it is finished. ``None`` if the job was already final or the
+        claim is stale. Raises :class:`JobNotFoundError` if missing.
         """
         ...
 
-    async def mark_delivered(self, job_id: str) -> Job | None:
+    async def mark_delivered(self, job_id: str, *, delivery_attempt: int | None = None) -> Job | None:
         """Record that the result of a ``done`` job reached the user; ``None`` if the job is not
-        done or was already marked (so a redelivered task can tell whether to send it again)."""
+        done or was already marked (so a redelivered task can tell whether to send it again), or
+        — with ``delivery_attempt`` — if another deliverer has claimed the delivery since."""
         ...
 
-    async def fail_job(self, job_id: str, *, kind: str, message: str, retryable: bool) -> Job | None:
+    async def fail_job(
+        self, job_id: str, *, kind: str, message: str, retryable: bool, attempt: int | None = None
+    ) -> Job | None:
         """Record a failure: a retryable failure of a ``running`` job with attempts left goes back
         to ``queued`` (the caller enqueues it again); anything else ends ``rejected`` (input error
-        kinds) or ``failed``. ``None`` if the job was already final.
+        kinds) or ``failed``. ``None`` if the job was already final, or — with ``attempt`` — if
+        the caller's claim is no longer the current one (then nothing changed).
         """
+        ...
+
+    # --- recovery: the sweeper (service/db/recovery.py) ------------------------------------
+
+    async def kick_stale_queued(self, *, stale_after: float, limit: int = 100) -> list[Job]:
+        """Queued jobs untouched (queued or kicked) for ``stale_after`` seconds, stamped
+        ``kicked_at`` = now: the caller puts their tasks on the queue again. Of two concurrent
+        callers, each job goes to one."""
+        ...
+
+    async def resume_received(self, *, stale_after: float, limit: int = 100) -> list[Job]:
+        """``received`` jobs older than ``stale_after`` seconds whose input is stored
+        (``input_key`` set) → ``queued``: the caller kicks them. A received row without an input
+        key is left alone (whoever creates it is still storing the input)."""
+        ...
+
+    async def claim_deliveries(
+        self, *, max_attempts: int, lease_seconds: float, limit: int = 100, error: str = ""
+    ) -> DeliveryClaims:
+        """Done, undelivered jobs whose delivery lease expired (or that never had one): claimed
+        for the caller (``delivery_attempts + 1`` is its token, leased for ``lease_seconds``)
+        while fewer than ``max_attempts`` claims were made; those past it are abandoned
+        (``delivery_error`` set)."""
+        ...
+
+    # --- recovery: delivery, fenced by the delivery token -----------------------------------
+
+    async def record_document_delivered(self, job_id: str, document: str, *, delivery_attempt: int) -> bool:
+        """Record that one result document (``models.RESULT_DOCUMENTS``) reached the user;
+        ``False`` (nothing recorded) if ``delivery_attempt`` is no longer the current claim."""
+        ...
+
+    async def delivered_documents(self, job_id: str) -> frozenset[str]:
+        """The result documents of the job already recorded as delivered."""
+        ...
+
+    async def release_delivery(
+        self, job_id: str, *, delivery_attempt: int, retry_in_seconds: float
+    ) -> Job | None:
+        """A failed delivery attempt: let the sweeper claim it again ``retry_in_seconds`` from now."""
+        ...
+
+    async def give_up_delivery(self, job_id: str, *, delivery_attempt: int, error: str) -> Job | None:
+        """Stop delivering (a permanent refusal, such as a chat that blocked the bot)."""
         ...
 
     async def requeue_stale_jobs(self, now: datetime | None = None) -> StaleJobs:
@@ -147,6 +205,12 @@ class Repository(UserDataStore, Protocol):
 
     async def count_jobs_by_status(self) -> dict[JobStatus, int]:
         """How many jobs are in each state (every status present, zero included)."""
+        ...
+
+    # --- per-user quotas --------------------------------------------------------------------
+
+    async def user_usage(self, user_id: int, since: datetime) -> UserUsage:
+        """The user's jobs in flight and the bytes of jobs created since ``since``."""
         ...
 
     # --- lifecycle --------------------------------------------------------------------------

@@ -84,26 +84,70 @@ RETURNING *
 """
 
 # A previous attempt's error is cleared: "done" means the job succeeded; attempts > 1 tells that
-# it needed retries.
-FINISH_JOB = """
+# it needed retries. The finishing worker holds the delivery from here (token and lease).
+_FINISH_SET = """
 UPDATE jobs SET status = 'done', cleaned_key = :cleaned_key, profile_key = :profile_key,
                 summary = :summary, finished_at = :now, updated_at = :now, lease_expires_at = NULL,
-                error_kind = NULL, error_message = NULL
+                error_kind = NULL, error_message = NULL,
+                delivery_attempts = delivery_attempts + 1, delivery_lease_expires_at = :delivery_lease
+"""
+FINISH_JOB = (
+    _FINISH_SET
+    + """
 WHERE id = :id AND status IN ('queued', 'running')
 RETURNING *
 """
+)
+# Fenced: only the holder of the current claim (its ``attempts``) may finish the job.
+FINISH_JOB_FENCED = (
+    _FINISH_SET
+    + """
+WHERE id = :id AND status = 'running' AND attempts = :attempt
+RETURNING *
+"""
+)
 
-RETRY_JOB = """
+_RETRY_SET = """
 UPDATE jobs SET status = 'queued', queued_at = :now, updated_at = :now, lease_expires_at = NULL,
                 error_kind = :error_kind, error_message = :error_message
+"""
+RETRY_JOB = (
+    _RETRY_SET
+    + """
 WHERE id = :id AND status = 'running' AND attempts < :max_attempts
 RETURNING *
 """
+)
+RETRY_JOB_FENCED = (
+    _RETRY_SET
+    + """
+WHERE id = :id AND status = 'running' AND attempts < :max_attempts AND attempts = :attempt
+RETURNING *
+"""
+)
 
-END_JOB = """
+_END_SET = """
 UPDATE jobs SET status = :status, finished_at = :now, updated_at = :now, lease_expires_at = NULL,
                 error_kind = :error_kind, error_message = :error_message
+"""
+END_JOB = (
+    _END_SET
+    + """
 WHERE id = :id AND status IN ('received', 'queued', 'running')
+RETURNING *
+"""
+)
+END_JOB_FENCED = (
+    _END_SET
+    + """
+WHERE id = :id AND status = 'running' AND attempts = :attempt
+RETURNING *
+"""
+)
+
+RENEW_LEASE = """
+UPDATE jobs SET lease_expires_at = :lease_expires_at, updated_at = :now
+WHERE id = :id AND status = 'running' AND attempts = :attempt
 RETURNING *
 """
 
@@ -118,6 +162,79 @@ FAIL_STALE = """
 UPDATE jobs SET status = 'failed', finished_at = :now, updated_at = :now, lease_expires_at = NULL,
                 error_kind = :error_kind, error_message = :error_message
 WHERE status = 'running' AND lease_expires_at < :now AND attempts >= :max_attempts
+RETURNING *
+"""
+
+# --- the sweeper: tasks lost on the way, results not delivered -----------------------------------
+# Each is one UPDATE whose WHERE repeats the subquery's conditions: two sweepers racing for the
+# same rows (Postgres re-checks the outer WHERE on the locked row) never both take one.
+
+# A queued job nobody claimed since ``cutoff`` has lost its task; the caller kicks it again.
+KICK_STALE_QUEUED = """
+UPDATE jobs SET kicked_at = :now, updated_at = :now
+WHERE status = 'queued' AND COALESCE(kicked_at, queued_at) <= :cutoff
+  AND id IN (SELECT id FROM jobs WHERE status = 'queued' AND COALESCE(kicked_at, queued_at) <= :cutoff
+             ORDER BY queued_at LIMIT :limit)
+RETURNING *
+"""
+
+# A received job whose input is stored, left by a bot that stopped before marking it queued.
+RESUME_RECEIVED = """
+UPDATE jobs SET status = 'queued', queued_at = :now, kicked_at = :now, updated_at = :now
+WHERE status = 'received' AND input_key IS NOT NULL AND created_at <= :cutoff
+  AND id IN (SELECT id FROM jobs WHERE status = 'received' AND input_key IS NOT NULL
+               AND created_at <= :cutoff ORDER BY created_at LIMIT :limit)
+RETURNING *
+"""
+
+_UNDELIVERED = """status = 'done' AND delivered_at IS NULL AND delivery_error IS NULL
+  AND (delivery_lease_expires_at IS NULL OR delivery_lease_expires_at < :now)"""
+
+# S608: the f-strings splice a constant fragment, never input.
+CLAIM_DELIVERIES = f"""
+UPDATE jobs SET delivery_attempts = delivery_attempts + 1, delivery_lease_expires_at = :lease,
+                updated_at = :now
+WHERE {_UNDELIVERED} AND delivery_attempts < :max_attempts
+  AND id IN (SELECT id FROM jobs WHERE {_UNDELIVERED} AND delivery_attempts < :max_attempts
+             ORDER BY finished_at LIMIT :limit)
+RETURNING *
+"""  # noqa: S608
+
+ABANDON_DELIVERIES = f"""
+UPDATE jobs SET delivery_error = :error, delivery_lease_expires_at = NULL, updated_at = :now
+WHERE {_UNDELIVERED} AND delivery_attempts >= :max_attempts
+RETURNING *
+"""  # noqa: S608
+
+# --- delivery, fenced by the delivery token ----------------------------------------------------
+# The guard also locks the job row until the transaction ends, so no claim can slip in between
+# the check and the insert that follows it.
+GUARD_DELIVERY = """
+UPDATE jobs SET updated_at = :now
+WHERE id = :id AND status = 'done' AND delivered_at IS NULL AND delivery_attempts = :attempt
+RETURNING id
+"""
+RECORD_DOCUMENT = """
+INSERT INTO job_deliveries (job_id, document, attempt, delivered_at)
+VALUES (:id, :document, :attempt, :now)
+ON CONFLICT (job_id, document) DO NOTHING
+"""
+DELIVERED_DOCUMENTS = "SELECT document FROM job_deliveries WHERE job_id = :id"
+
+MARK_DELIVERED_FENCED = """
+UPDATE jobs SET delivered_at = :now, updated_at = :now, delivery_lease_expires_at = NULL
+WHERE id = :id AND status = 'done' AND delivered_at IS NULL AND delivery_attempts = :attempt
+RETURNING *
+"""
+# A failed delivery attempt: the lease now ends at the next try, so the sweeper retries then.
+RELEASE_DELIVERY = """
+UPDATE jobs SET delivery_lease_expires_at = :retry_at, updated_at = :now
+WHERE id = :id AND status = 'done' AND delivered_at IS NULL AND delivery_attempts = :attempt
+RETURNING *
+"""
+GIVE_UP_DELIVERY = """
+UPDATE jobs SET delivery_error = :error, delivery_lease_expires_at = NULL, updated_at = :now
+WHERE id = :id AND status = 'done' AND delivered_at IS NULL AND delivery_attempts = :attempt
 RETURNING *
 """
 
@@ -192,6 +309,10 @@ def job_from_row(row: Mapping[str, Any]) -> Job:
         summary=_decode_json(row["summary"]),
         trace_context=_decode_json(row["trace_context"]) or {},
         progress_message_id=row["progress_message_id"],
+        kicked_at=_timestamp(row["kicked_at"]),
+        delivery_attempts=int(row["delivery_attempts"]),
+        delivery_lease_expires_at=_timestamp(row["delivery_lease_expires_at"]),
+        delivery_error=row["delivery_error"],
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from opentelemetry import trace
 
 from service.config import Settings
-from service.db import sql
+from service.db import quota_sql, sql
 from service.db.instrumentation import IsUnavailable, QueryInstrumentation
 from service.db.limiter import SessionLimiter
 from service.db.models import (
@@ -32,6 +32,8 @@ from service.db.models import (
     new_job_id,
     utc_now,
 )
+from service.db.quota_sql import UserUsage
+from service.db.recovery import RecoveryQueries
 from service.db.repository import LimitSource
 from service.db.userdata import UserDataQueries
 from service.errors import ConfigError, InternalError, JobNotFoundError
@@ -56,7 +58,7 @@ class Executor(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
 
 
-class SqlRepository(UserDataQueries, ABC):
+class SqlRepository(RecoveryQueries, UserDataQueries, ABC):
     """Shared implementation; subclasses provide :meth:`_session` and the limit change."""
 
     backend: str
@@ -219,6 +221,16 @@ class SqlRepository(UserDataQueries, ABC):
         }
         return await self._transition("claim_job", sql.CLAIM_JOB, params)
 
+    async def renew_lease(self, job_id: str, *, attempt: int, lease_seconds: float) -> Job | None:
+        now = self._clock()
+        params = {
+            "id": job_id,
+            "attempt": attempt,
+            "lease_expires_at": now + timedelta(seconds=lease_seconds),
+            "now": now,
+        }
+        return await self._transition("update_job", sql.RENEW_LEASE, params)
+
     async def update_progress(
         self,
         job_id: str,
@@ -245,30 +257,46 @@ class SqlRepository(UserDataQueries, ABC):
         cleaned_key: str | None,
         profile_key: str | None,
         summary: Mapping[str, Any] | None,
+        attempt: int | None = None,
     ) -> Job | None:
-        params = {
+        now = self._clock()
+        params: dict[str, Any] = {
             "id": job_id,
             "cleaned_key": cleaned_key,
             "profile_key": profile_key,
             "summary": sql.encode_json(summary),
-            "now": self._clock(),
+            "now": now,
+            # The finishing worker holds the delivery for as long as it would hold a job.
+            "delivery_lease": now + timedelta(seconds=self._settings.job_lease_seconds),
         }
-        return await self._transition("finish_job", sql.FINISH_JOB, params)
+        if attempt is None:
+            return await self._transition("finish_job", sql.FINISH_JOB, params)
+        return await self._transition("finish_job", sql.FINISH_JOB_FENCED, {**params, "attempt": attempt})
 
-    async def mark_delivered(self, job_id: str) -> Job | None:
-        return await self._transition("update_job", sql.MARK_DELIVERED, {"id": job_id, "now": self._clock()})
+    async def mark_delivered(self, job_id: str, *, delivery_attempt: int | None = None) -> Job | None:
+        params: dict[str, Any] = {"id": job_id, "now": self._clock()}
+        if delivery_attempt is None:
+            return await self._transition("update_job", sql.MARK_DELIVERED, params)
+        params["attempt"] = delivery_attempt
+        return await self._transition("update_job", sql.MARK_DELIVERED_FENCED, params)
 
-    async def fail_job(self, job_id: str, *, kind: str, message: str, retryable: bool) -> Job | None:
-        error = {"error_kind": kind, "error_message": message[:ERROR_MESSAGE_MAX_CHARS]}
+    async def fail_job(
+        self, job_id: str, *, kind: str, message: str, retryable: bool, attempt: int | None = None
+    ) -> Job | None:
+        error: dict[str, Any] = {"error_kind": kind, "error_message": message[:ERROR_MESSAGE_MAX_CHARS]}
+        if attempt is not None:
+            error["attempt"] = attempt
+        retry_sql = sql.RETRY_JOB if attempt is None else sql.RETRY_JOB_FENCED
+        end_sql = sql.END_JOB if attempt is None else sql.END_JOB_FENCED
         now = self._clock()
         row = exists = None
         async with self._query("fail_job") as db, db.transaction():
             if retryable:
                 retry = {"id": job_id, "now": now, "max_attempts": self._max_attempts, **error}
-                row = await db.fetch_one(sql.RETRY_JOB, retry)
+                row = await db.fetch_one(retry_sql, retry)
             if row is None:
                 end = {"id": job_id, "now": now, "status": final_status_for(kind).value, **error}
-                row = await db.fetch_one(sql.END_JOB, end)
+                row = await db.fetch_one(end_sql, end)
             if row is None:
                 exists = await db.fetch_one(sql.GET_JOB, {"id": job_id})
         if row is not None:
@@ -303,6 +331,13 @@ class SqlRepository(UserDataQueries, ABC):
         async with self._query("count_jobs") as db:
             rows = await db.fetch_all(sql.COUNT_BY_STATUS, {})
         return complete_status_counts({row["status"]: row["n"] for row in rows})
+
+    async def user_usage(self, user_id: int, since: datetime) -> UserUsage:
+        async with self._query("user_usage") as db:
+            row = await db.fetch_one(quota_sql.USER_USAGE, {"user_id": user_id, "since": since})
+        if row is None:
+            return UserUsage(active_jobs=0, bytes_since=0)
+        return UserUsage(active_jobs=int(row["active_jobs"] or 0), bytes_since=int(row["bytes_since"] or 0))
 
     async def health(self) -> None:
         async with self._query("health") as db:

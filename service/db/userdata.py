@@ -61,7 +61,8 @@ ORDER BY created_at LIMIT :limit
 """
 DELETE_JOB = "DELETE FROM jobs WHERE id = :id AND status <> 'running' RETURNING id"
 SET_FILE_IDS = """
-UPDATE jobs SET cleaned_file_id = :cleaned_file_id, profile_file_id = :profile_file_id, updated_at = :now
+UPDATE jobs SET cleaned_file_id = COALESCE(:cleaned_file_id, cleaned_file_id),
+                profile_file_id = COALESCE(:profile_file_id, profile_file_id), updated_at = :now
 WHERE id = :id
 RETURNING id
 """
@@ -125,7 +126,12 @@ class UserDataStore(Protocol):
         """Delete these job rows (running ones excepted); how many went."""
         ...
 
-    async def set_result_file_ids(self, job_id: str, cleaned_file_id: str, profile_file_id: str) -> None: ...
+    async def set_result_file_ids(
+        self, job_id: str, cleaned_file_id: str | None, profile_file_id: str | None
+    ) -> None:
+        """Record the file ids of the documents sent; ``None`` leaves that document's id as it is
+        (a deliverer that took over sends only what was missing)."""
+        ...
 
     async def result_file_ids(self, job_id: str) -> tuple[str, str] | None:
         """The Telegram file ids of the job's sent results, if both are known."""
@@ -212,7 +218,9 @@ class UserDataQueries:
                 deleted += len(rows)
         return deleted
 
-    async def set_result_file_ids(self, job_id: str, cleaned_file_id: str, profile_file_id: str) -> None:
+    async def set_result_file_ids(
+        self, job_id: str, cleaned_file_id: str | None, profile_file_id: str | None
+    ) -> None:
         params = {
             "id": job_id,
             "cleaned_file_id": cleaned_file_id,

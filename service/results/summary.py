@@ -86,8 +86,12 @@ def column_line(column: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
-def result_text(job_id: str, summary: Mapping[str, Any], columns: Sequence[Mapping[str, Any]]) -> Text:
-    head = messages.result_caption(job_id) + "\n" + overview(summary)
+def result_text(
+    job_id: str, summary: Mapping[str, Any], columns: Sequence[Mapping[str, Any]], *, resend: bool = False
+) -> Text:
+    """``resend``: the head says the result is sent again (a deliverer that took over)."""
+    caption = messages.result_caption_resent(job_id) if resend else messages.result_caption(job_id)
+    head = caption + "\n" + overview(summary)
     legend = _("column · type · filled · distinct · range or example")
     budget = MAX_CAPTION_CHARS - len(head) - len(legend) - _TAIL_RESERVE
     lines: list[str] = []

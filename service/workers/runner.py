@@ -4,6 +4,15 @@ The job row is the truth. A task carries only the job id (and its trace context)
 claims the row atomically, so a redelivered task for a job that is running elsewhere or already
 final does nothing. Failures end with a status, an error kind and a clear message to the user;
 a retryable failure with attempts left goes back on the queue after a backoff.
+
+Every write after the claim is fenced by the claim's token (``Job.token``): a worker whose claim
+is no longer current — it stalled past its lease and another worker took the job — has its lease
+renewal, finish or failure refused, stops at once, logs why and sends the user nothing. Once the
+job is done, sending its result is the :class:`~service.workers.delivery.Deliverer`'s step; a
+failure there never turns a finished job into a failed one.
+
+Whatever is lost on the way (a kick that failed, a backoff cut short by shutdown) leaves the row
+``queued``, where the sweeper (:mod:`service.workers.reaper`) finds it and queues it again.
 """
 
 from __future__ import annotations
@@ -26,18 +35,18 @@ from opentelemetry.trace import Status, StatusCode
 from service import messages
 from service.bot.callbacks import cancel_markup
 from service.control.cancel import JobCancelledError, checkpoint, stop_cancelled
-from service.csvkit import CsvLimits, CsvResult, process_csv
+from service.csvkit import CsvLimits, CsvResult
 from service.db import Job, JobStatus
 from service.deps import Services
 from service.errors import CsvbotError, InternalError, JobNotFoundError, RetryableError
 from service.i18n.errors import exception_text
 from service.i18n.users import speaking_to
 from service.results.export import export_for_user, summary_extra
-from service.results.send import send_results
-from service.results.summary import result_text
 from service.storage.keys import cleaned_key, profile_key
-from service.workers.delivery import redeliver_if_stranded
+from service.workers.csv_pool import CsvExecutor, ThreadCsv
+from service.workers.delivery import Deliverer
 from service.workers.progress import ProgressReporter
+from telemetry import slo
 from telemetry.tracing import exemplar, extract_context, inject_context
 
 log = logging.getLogger(__name__)
@@ -60,8 +69,11 @@ class JobRunner:
         *,
         lease_seconds: float,
         concurrency: int | None = None,
+        csv: CsvExecutor | None = None,
     ) -> None:
         self.services = services
+        #: Where CSV work runs: child processes (service/workers/csv_pool.py) or, by default, a thread.
+        self.csv = csv or ThreadCsv()
         self.bot = bot
         self.kick = kick
         self.lease_seconds = lease_seconds
@@ -76,6 +88,12 @@ class JobRunner:
         self._slots = asyncio.Semaphore(concurrency or services.settings.worker_concurrency)
         #: Tasks running a job, so that shutdown can wait for them and then cancel the rest.
         self.active: set[asyncio.Task[object]] = set()
+        self.deliverer = Deliverer(services, bot)
+        #: Jobs whose lease renewal was refused: their task is cancelled and ends quietly.
+        self._fenced: set[str] = set()
+        #: Jobs whose renewal was refused because their user cancelled them: stopped the same way.
+        self._cancelled: set[str] = set()
+        self._leases: dict[str, asyncio.Task[None]] = {}
 
     async def drain(self, grace_seconds: float) -> None:
         """Let running jobs finish for up to ``grace_seconds``, then cancel what is left.
@@ -134,13 +152,11 @@ class JobRunner:
                         extra={"event": "claim_requeued", "job_id": job_id, "error_kind": exc.kind},
                     )
                     self.services.metrics.jobs_requeued.labels("retry").inc()
-                    await self.kick(job_id, carrier)
+                    await self._kick_or_leave_to_sweeper(job_id, carrier)
                     return None
                 await asyncio.sleep(random.uniform(0, min(CLAIM_BACKOFF_CAP_SECONDS, 0.5 * 2**attempt)))
                 continue
-            if job is None and not await redeliver_if_stranded(
-                self.services, self.bot, job_id, self.lease_seconds
-            ):
+            if job is None:  # an undelivered result is the sweeper's to send, not this task's
                 log.info(
                     "job is not claimable (running elsewhere or finished); nothing to do",
                     extra={"event": "job_skipped", "job_id": job_id},
@@ -158,38 +174,52 @@ class JobRunner:
         workdir = Path(tempfile.mkdtemp(prefix=f"csvbot-job-{job.id}-"))
         progress = ProgressReporter(self.bot, job.chat_id, job.progress_message_id, job.id)
         progress.reply_markup = cancel_markup(self.services.settings, job.id, job.user_id)
-        lease = asyncio.get_running_loop().create_task(self._keep_lease(job.id), name=f"lease-{job.id}")
+        owner = asyncio.current_task()
+        lease = asyncio.get_running_loop().create_task(self._keep_lease(job, owner), name=f"lease-{job.id}")
+        self._leases[job.id] = lease
         try:
             result = await self._pipeline(job, workdir, progress)
         except JobCancelledError:
             outcome, error_kind = "rejected", "cancelled"
-            await stop_cancelled(self.services, job)
-            await progress.final(messages.cancelled(job.id))
+            await self._stop_cancelled(job, progress)
+        except asyncio.CancelledError:
+            if owner is None or (job.id not in self._fenced and job.id not in self._cancelled):
+                raise
+            owner.uncancel()  # cancelled by our own lease keeper, not by shutdown
+            outcome, error_kind = await self._stopped_by_lease_keeper(job, progress)
+        except Fenced as fenced:
+            self._count_fenced(job, fenced.write)
+            outcome = "fenced"
         except Exception as exc:
             error = exc if isinstance(exc, CsvbotError) else InternalError(repr(exc))
             error_kind = error.kind
             outcome = await self._handle_failure(job, error, exc, progress)
             span.set_status(Status(StatusCode.ERROR, error_kind))
         finally:
+            self._fenced.discard(job.id)
+            self._cancelled.discard(job.id)
+            self._leases.pop(job.id, None)
             lease.cancel()
             await asyncio.gather(lease, return_exceptions=True)
             await progress.aclose()
             shutil.rmtree(workdir, ignore_errors=True)
             metrics.jobs_in_flight.dec()
             elapsed = time.perf_counter() - started
-            # A retried attempt is a failed attempt as far as its duration goes; the job itself is
-            # counted once, when it ends (``outcome`` "retry" is not a job outcome).
-            attempt_outcome = "failed" if outcome == "retry" else outcome
+            # A retried or fenced attempt is a failed attempt as far as its duration goes; the job
+            # itself is counted once, when it ends (by whichever worker ends it).
+            attempt_outcome = "failed" if outcome in {"retry", "fenced"} else outcome
             metrics.job_duration.labels(attempt_outcome).observe(elapsed, exemplar=exemplar())
             span.set_attribute("csvbot.outcome", outcome)
-            if outcome != "retry":
+            if outcome not in {"retry", "fenced"}:
                 metrics.jobs.labels(outcome).inc()
                 metrics.upload_to_result.labels(outcome).observe(
                     max(0.0, (_now() - job.created_at).total_seconds()), exemplar=exemplar()
                 )
             # One canonical line per job attempt, with everything an operator asks first.
             log.info(
-                "job finished" if outcome != "retry" else "job will be retried",
+                {"retry": "job will be retried", "fenced": "job attempt abandoned: claim lost"}.get(
+                    outcome, "job finished"
+                ),
                 extra={
                     "event": "job_end",
                     "job_id": job.id,
@@ -203,16 +233,69 @@ class JobRunner:
                 },
             )
 
-    async def _keep_lease(self, job_id: str) -> None:
-        """Extend the job's lease while it runs, so a long job is not mistaken for a dead one."""
+    async def _keep_lease(self, job: Job, owner: asyncio.Task[object] | None) -> None:
+        """Extend the job's lease while it runs, so a long job is not mistaken for a dead one.
+        A renewal refused (another worker holds the job now) stops the job: ``owner`` is cancelled."""
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
-                await self.services.repo.update_progress(job_id, lease_seconds=self.lease_seconds)
+                renewed = await self.services.repo.renew_lease(
+                    job.id, attempt=job.token, lease_seconds=self.lease_seconds
+                )
             except CsvbotError as exc:  # the next renewal may succeed; the lease has slack
                 log.warning(
-                    "could not extend the job lease", extra={"job_id": job_id, "error_kind": exc.kind}
+                    "could not extend the job lease", extra={"job_id": job.id, "error_kind": exc.kind}
                 )
+                continue
+            if renewed is None:
+                # A cancel ends the row too (renewal needs ``running``): that is no lost claim.
+                if await self._was_cancelled(job.id):
+                    self._cancelled.add(job.id)
+                else:
+                    self._count_fenced(job, "renew")
+                    self._fenced.add(job.id)
+                if owner is not None:
+                    owner.cancel()
+                return
+
+    async def _was_cancelled(self, job_id: str) -> bool:
+        try:
+            await checkpoint(self.services, job_id)
+        except JobCancelledError:
+            return True
+        except CsvbotError:
+            return False
+        return False
+
+    async def _stopped_by_lease_keeper(self, job: Job, progress: ProgressReporter) -> tuple[str, str | None]:
+        """The outcome of a job its lease keeper stopped: its user cancelled it while it ran
+        (processing, say), or another worker holds it now."""
+        if job.id in self._cancelled:
+            await self._stop_cancelled(job, progress)
+            return "rejected", "cancelled"
+        return "fenced", None
+
+    async def _stop_cancelled(self, job: Job, progress: ProgressReporter) -> None:
+        await stop_cancelled(self.services, job)
+        await progress.final(messages.cancelled(job.id))
+
+    def _count_fenced(self, job: Job, write: str) -> None:
+        self.services.metrics.fenced_writes.labels(write).inc()
+        log.warning(
+            "job write refused: this worker's claim is no longer current; stopping, sending nothing",
+            extra={"event": "job_fenced", "job_id": job.id, "attempt": job.token, "write": write},
+        )
+
+    async def _kick_or_leave_to_sweeper(self, job_id: str, carrier: dict[str, str]) -> None:
+        """Put the job's task back on the queue. A kick that fails leaves the row ``queued``:
+        the sweeper queues it again, so the failure is logged, never raised into the queue."""
+        try:
+            await self.kick(job_id, carrier)
+        except Exception as exc:
+            log.warning(
+                "could not put the job back on the queue; the sweeper will",
+                extra={"event": "kick_failed", "job_id": job_id, "error": type(exc).__name__},
+            )
 
     async def _pipeline(self, job: Job, workdir: Path, progress: ProgressReporter) -> CsvResult:
         services, metrics = self.services, self.services.metrics
@@ -232,9 +315,13 @@ class JobRunner:
             loop.call_soon_threadsafe(progress.fraction, fraction)
 
         with _stage(metrics, "process"), tracer.start_as_current_span("csv.process") as span:
-            # CPU-bound work on local files: a thread keeps the event loop free. It needs no
-            # cancellation: it reads a bounded local file and always finishes.
-            result = await asyncio.to_thread(process_csv, input_path, out_dir, self.limits, report)
+            result = await self.csv.run(
+                input_path,
+                out_dir,
+                self.limits,
+                report,
+                deadline=services.settings.job_process_timeout_seconds,
+            )
             span.set_attribute("csv.rows", result.rows_in)
             span.set_attribute("csv.columns", result.columns)
         metrics.csv_rows.inc(result.rows_in)
@@ -247,18 +334,22 @@ class JobRunner:
             await services.storage.upload_file(keys[0], exported.cleaned, exported.content_type)
             await services.storage.upload_file(keys[1], exported.profile, exported.content_type)
         summary = {**_summary(result), **summary_extra(result, exported)}
-        if (
-            await services.repo.finish_job(job.id, cleaned_key=keys[0], profile_key=keys[1], summary=summary)
-            is None
-        ):
-            await checkpoint(services, job.id)  # cancelled meanwhile: stop here
-            raise InternalError(f"job {job.id} ended elsewhere while it ran")
+        done = await services.repo.finish_job(
+            job.id, cleaned_key=keys[0], profile_key=keys[1], summary=summary, attempt=job.token
+        )
+        if done is None:
+            await checkpoint(services, job.id)  # cancelled meanwhile: stop as cancelled
+            raise Fenced("finish")
+        # Done: the job lease ends here (renewing it would be refused); delivery has its own.
+        finished_lease = self._leases.pop(job.id, None)
+        if finished_lease is not None:
+            finished_lease.cancel()
 
         with _stage(metrics, "notify"):
             await progress.final(messages.done(job.id))
-            columns = summary["column_profiles"]
-            await send_results(services, self.bot, job, exported, result_text(job.id, summary, columns))
-        await services.repo.mark_delivered(job.id)
+            # Never raises: a result that cannot be sent now is the sweeper's to send later.
+            files = {"cleaned": exported.cleaned, "profile": exported.profile}
+            await self.deliverer.deliver(done, files=files)
         return result
 
     async def _handle_failure(
@@ -275,25 +366,43 @@ class JobRunner:
             log.error("job crashed", exc_info=original, extra={"job_id": job.id, "error_kind": error.kind})
         try:
             updated = await repo.fail_job(
-                job.id, kind=error.kind, message=error.user_message, retryable=error.retryable
+                job.id,
+                kind=error.kind,
+                message=error.user_message,
+                retryable=error.retryable,
+                attempt=job.token,
             )
         except CsvbotError:
             log.warning(
                 "could not record the failure; the reaper will retry the job", extra={"job_id": job.id}
             )
             return "failed"
-        if updated is not None and updated.status is JobStatus.QUEUED:
+        if updated is None:
+            self._count_fenced(job, "fail")
+            return "fenced"
+        if updated.status is JobStatus.QUEUED:
             metrics.jobs_requeued.labels("retry").inc()
             await progress.final(
                 messages.retrying(job.id, updated.attempts, self.services.settings.job_max_attempts)
             )
             # Full-jitter backoff before the next attempt, so a storage brownout is not hammered.
-            await asyncio.sleep(random.uniform(0, min(30.0, 2.0**updated.attempts)))
-            await self.kick(job.id, job.trace_context or inject_context())
+            # Shutdown during the wait leaves the row queued: the sweeper queues it again.
+            await asyncio.sleep(
+                random.uniform(0, min(slo.JOB_RETRY_BACKOFF_CAP_SECONDS, 2.0**updated.attempts))
+            )
+            await self._kick_or_leave_to_sweeper(job.id, job.trace_context or inject_context())
             return "retry"
-        outcome = "rejected" if updated is not None and updated.status is JobStatus.REJECTED else "failed"
+        outcome = "rejected" if updated.status is JobStatus.REJECTED else "failed"
         await progress.final(messages.failed(job.id, exception_text(error, self.services.settings)))
         return outcome
+
+
+class Fenced(Exception):
+    """A write of this job was refused: another worker holds it now."""
+
+    def __init__(self, write: str) -> None:
+        super().__init__(write)
+        self.write = write
 
 
 class _stage:

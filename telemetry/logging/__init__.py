@@ -13,15 +13,18 @@ Start it once, early, and stop it last::
 How a record travels (one module per step):
 
 1. ``capture`` — on the caller's thread, the root handler captures the OpenTelemetry
-   context, mutable arguments and the exception, and puts the record on the queue. No formatting,
+   context, mutable arguments and the exception's message (the exception itself travels by
+   reference), and puts the record on the queue. No formatting,
    no I/O. ``setup_logging`` also switches off what LogRecords would collect and the JSON never
    shows (caller file/line, thread and process names), which saves ~1.5 µs per call.
 2. ``queue`` — a bounded queue (``queue_size``) that drops DEBUG/INFO first and never
    blocks; a WARNING+ record is dropped only when the queue holds nothing else.
 3. ``writer`` — a writer thread takes batches, formats them (``format``: JSON via
    python-json-logger's orjson formatter), masks secrets (``redaction``) and writes to
-   stderr — which Railway collects — and to ``log_file`` when set. It reports on itself through
-   the metric catalogue: records and drops by level, queue depth and capacity, write latency.
+   stderr — which Railway collects — and to ``log_file`` when set. Logged exceptions are formatted
+   here too (``stack``), not on the caller's thread. The writer times its writes
+   (``csvbot_log_write_duration_seconds``); records and drops by level and the queue depth are
+   counted by the queue and read at scrape time, so they keep moving when the writer is stuck.
 4. ``signals`` — flush on SIGTERM/SIGINT for processes without an asyncio loop
    (:func:`install_signal_flush`); an ``atexit`` hook flushes at every normal exit. An asyncio
    service handles its signals with ``loop.add_signal_handler`` and calls ``runtime.stop()``

@@ -16,11 +16,21 @@ no I/O. It captures only what would be wrong or unsafe to read later, on the wri
 * ``extra`` values of other than those immutable types, for the same reason: they are snapshotted
   with ``orjson`` (an ``orjson.Fragment`` that the writer splices into the line as is). Scalar
   extras — the usual case — cost nothing here.
-* the **exception**, as a ``traceback.TracebackException`` without source lines (those are read
-  by the writer through ``linecache``). Unlike ``QueueHandler.prepare()``, which drops
-  ``exc_info``, the type, message and stack all survive. The traceback's frames are *not* kept
-  alive: they hold the locals of every frame — in csvbot, whole CSV buffers — and a queue of
-  10,000 records must not pin that much memory.
+* the **exception's message** (``str(exc)``, ~0.2 µs), for the ``exc_message`` field and the last
+  line of the stack: an exception's ``__str__`` may read state that changes, or fail, later. The
+  rest of the exception — type, kind, traceback, chained causes — is only *referenced*: the writer
+  formats it (``stack``). Merely capturing a 20-frame traceback costs the standard ``traceback``
+  module ~70 µs, which an error storm would spend on the event loop.
+
+  The price of the reference: a queued exception keeps its traceback's frames alive, and with them
+  their locals — in csvbot, possibly whole CSV buffers — until the writer has written its line.
+  That is bounded: an exception travels by reference only while fewer than
+  :data:`LIVE_TRACEBACK_LIMIT` records are queued. Behind a stuck writer, when the queue is longer
+  than that, the caller freezes the traceback instead (``stack.freeze``: code objects and line
+  numbers, no frames; ~0.2 µs per frame) — so at most that many queued records, plus the batch
+  being written, pin frames, however large ``queue_size`` is. What can still change between the
+  call and the line: the messages and notes of *chained* exceptions (read by the writer), and the
+  chain itself if the exception is raised again elsewhere before its line is written.
 
 The original record is never modified (another handler, e.g. pytest's capture, may see it next).
 """
@@ -31,18 +41,26 @@ import copy
 import datetime as dt
 import itertools
 import logging
-import traceback
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from types import TracebackType
 from typing import Any, NamedTuple
 
 import orjson
 from opentelemetry.context import Context, get_current
 
 from telemetry.logging.queue import BoundedLogQueue
+from telemetry.logging.stack import FrozenStack, freeze, render
 
-__all__ = ["CapturedException", "LogEntry", "QueueingHandler", "RecordShape", "capture"]
+__all__ = [
+    "LIVE_TRACEBACK_LIMIT",
+    "CapturedException",
+    "LogEntry",
+    "QueueingHandler",
+    "RecordShape",
+    "capture",
+]
 
 #: Types whose value cannot change after the call: safe to render or serialize later, elsewhere.
 _IMMUTABLE_TYPES: frozenset[type] = frozenset(
@@ -51,32 +69,58 @@ _IMMUTABLE_TYPES: frozenset[type] = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CapturedException:
-    """An exception frozen at the logging call, without references to its frames."""
+#: Up to this many queued records, a logged exception travels by reference (its frames alive until
+#: its line is written); past it, the caller freezes it. 256, one full batch: a writer that keeps up
+#: rarely has more than a few dozen records queued, even in an error storm, so the limit is reached
+#: only behind a stuck sink — and it caps the memory pinned there at 256 failed calls' locals.
+LIVE_TRACEBACK_LIMIT = 256
 
-    type_name: str
+
+class CapturedException(NamedTuple):
+    """A logged exception: its message as at the call, and the rest by reference or frozen."""
+
+    exc_type: type[BaseException]
+    #: ``str(exc)`` at the call.
     message: str
-    #: The error's stable ``kind`` when it has one (csvbot's error tree), else None.
-    kind: str | None
-    traceback: traceback.TracebackException
+    #: The exception itself (pins its frames until the line is written), or None when frozen.
+    live: BaseException | None
+    #: The traceback as at the call: a later re-raise puts more frames in front of
+    #: ``exc.__traceback__``, and the line must show the stack of the call.
+    traceback: TracebackType | None
+    #: The chain, frozen on the caller (no frames pinned), when ``live`` is None.
+    frozen: FrozenStack | None
+    frozen_kind: str | None
 
     @classmethod
-    def from_exception(cls, exc: BaseException) -> CapturedException:
-        exc_type = type(exc)
+    def from_exception(cls, exc: BaseException, tb: TracebackType | None, *, live: bool) -> CapturedException:
+        message = _safe_str(exc)
+        if live:
+            return _new_entry(cls, (type(exc), message, exc, tb, None, None))
+        return cls(type(exc), message, None, None, freeze(exc, tb, message), _kind_of(exc))
+
+    @property
+    def type_name(self) -> str:
+        """``module.Class``; ``Class`` alone for built-ins."""
+        exc_type = self.exc_type
         module = exc_type.__module__
-        name = exc_type.__qualname__ if module == "builtins" else f"{module}.{exc_type.__qualname__}"
-        kind = getattr(exc, "kind", None)
-        return cls(
-            type_name=name,
-            message=_safe_str(exc),
-            kind=kind if isinstance(kind, str) else None,
-            traceback=traceback.TracebackException.from_exception(exc, lookup_lines=False),
-        )
+        return exc_type.__qualname__ if module == "builtins" else f"{module}.{exc_type.__qualname__}"
+
+    @property
+    def kind(self) -> str | None:
+        """The error's stable ``kind`` when it has one (csvbot's error tree), else None."""
+        return _kind_of(self.live) if self.live is not None else self.frozen_kind
 
     def stack(self) -> str:
         """The full traceback text, chained causes included (reads source lines: writer only)."""
-        return "".join(self.traceback.format()).rstrip("\n")
+        frozen = self.frozen
+        if frozen is None and self.live is not None:
+            frozen = freeze(self.live, self.traceback, self.message)
+        return render(frozen) if frozen is not None else ""
+
+
+def _kind_of(exc: BaseException) -> str | None:
+    kind = getattr(exc, "kind", None)
+    return kind if isinstance(kind, str) else None
 
 
 class LogEntry(NamedTuple):
@@ -109,11 +153,14 @@ class RecordShape:
         return cls(frozenset(plain) | {"message", "asctime", "taskName"}, len(plain))
 
 
-def capture(record: logging.LogRecord, shape: RecordShape) -> LogEntry:
+def capture(
+    record: logging.LogRecord, shape: RecordShape, queue: BoundedLogQueue[LogEntry] | None = None
+) -> LogEntry:
     """Take from ``record`` what must be taken on the caller's thread (module docstring).
 
-    This runs on every logging call, so it is written for speed (~1 µs): no helper calls on the
-    common path, and the entry is built with ``tuple.__new__`` rather than the slower
+    ``queue`` is where the entry goes: its length decides whether an exception may travel by
+    reference. This runs on every logging call, so it is written for speed (~1 µs): no helper
+    calls on the common path, and the entry is built with ``tuple.__new__`` rather than the slower
     ``NamedTuple`` constructor.
     """
     message = None
@@ -132,11 +179,13 @@ def capture(record: logging.LogRecord, shape: RecordShape) -> LogEntry:
     exception = None
     exc_info = record.exc_info
     if exc_info and exc_info[1] is not None:
-        exception = CapturedException.from_exception(exc_info[1])
-        # Queue a copy without the traceback so the frames can be freed (rare path: ~3 µs).
-        record = copy.copy(record)
-        record.exc_info = None
-        record.exc_text = None
+        live = queue is None or len(queue) < LIVE_TRACEBACK_LIMIT
+        exception = CapturedException.from_exception(exc_info[1], exc_info[2], live=live)
+        if not live:
+            # Queue a copy without the traceback so the frames can be freed.
+            record = copy.copy(record)
+            record.exc_info = None
+            record.exc_text = None
 
     snapshots = None
     attributes = record.__dict__
@@ -207,14 +256,14 @@ class QueueingHandler(logging.Handler):
             if isinstance(verdict, logging.LogRecord):  # 3.12+: a filter may swap the record
                 record = verdict
         try:  # emit(), inlined: this is the hot path
-            self.queue.put(capture(record, self._shape))
+            self.queue.put(capture(record, self._shape, self.queue))
         except Exception:
             self.handleError(record)
         return True
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.queue.put(capture(record, self._shape))
+            self.queue.put(capture(record, self._shape, self.queue))
         except Exception:
             self.handleError(record)
 

@@ -10,7 +10,8 @@ Fields, in this order:
 ``trace_id``   32 hex digits, ``span_id`` 16 hex digits — only when a span was active at the call
 ``exc_type``   ``module.Class`` of a logged exception (``ValueError`` for built-ins),
 ``exc_message``, ``error_kind`` (csvbot errors' stable kind) and ``stack`` (the full traceback text,
-               chained causes included) — only when the call carried an exception
+               chained causes included; rendered here, see ``stack.py``) — only when the call
+               carried an exception
 ``stack_info`` the caller's stack when the call asked for ``stack_info=True``
 …              every ``extra={...}`` field, flattened; an extra whose name collides with a field
                above is written as ``extra_<name>`` rather than overwrite it.

@@ -10,8 +10,10 @@ Drop policy (what happens when ``capacity`` records are already waiting):
 So WARNING+ records are never dropped while a lower-level record is still queued, and a DEBUG/INFO
 storm cannot push out a single warning. Nothing ever blocks: the caller is often the event loop,
 and a logging call that waits for a slow disk is the very problem this queue exists to solve.
-Every drop is counted by level; the writer publishes the counts as
-``csvbot_log_records_dropped_total``.
+Every record offered and every drop is counted by level, under the lock the put takes anyway
+(~0.05 µs). The metric catalogue reads these counts when Prometheus scrapes
+(``csvbot_log_records_total``, ``csvbot_log_records_dropped_total``), so they keep moving while the
+writer is stuck behind a slow sink — exactly when drops happen.
 
 Records wait in two FIFO lanes — low (below WARNING) and high — so eviction is an O(1)
 ``popleft``; the writer merges the lanes back into call order by record creation time.
@@ -37,6 +39,10 @@ __all__ = ["LEVEL_INDEX_COUNT", "LEVEL_NAMES", "BoundedLogQueue", "QueueEntry", 
 #: the levels in severity order, as :func:`level_index` relies on.
 LEVEL_NAMES: tuple[str, ...] = LOG_LEVELS
 LEVEL_INDEX_COUNT = len(LEVEL_NAMES)
+
+
+#: Offered counts are kept per level number up to CRITICAL; higher custom levels share the last slot.
+_LEVELNO_SLOTS = 51
 
 
 def level_index(levelno: int) -> int:
@@ -70,8 +76,9 @@ class BoundedLogQueue(Generic[EntryT]):
         #: Entries the writer has taken and not yet reported written (see ``batch_done``).
         self._in_flight = 0
         self._drained = threading.Condition(self._lock)
-        # Dropped entries by level class: since the last ``take_drop_counts`` and in total.
-        self._dropped = [0] * LEVEL_INDEX_COUNT
+        # Entries offered, by level number (a list index is the cheapest count on the hot path;
+        # folded into level classes when read), and entries dropped, by level class.
+        self._offered = [0] * _LEVELNO_SLOTS
         self._dropped_total = [0] * LEVEL_INDEX_COUNT
         # Wake-up for the idle writer: a plain lock used as a binary semaphore. Releasing a lock
         # costs a caller ~0.1 µs where Event.set costs ~1.5 µs, and only the first put after the
@@ -84,11 +91,13 @@ class BoundedLogQueue(Generic[EntryT]):
 
     def put(self, entry: EntryT) -> bool:
         """Queue ``entry`` unless the drop policy refuses it; never blocks for long."""
-        high = entry.levelno >= WARNING
+        levelno = entry.levelno
+        high = levelno >= WARNING
         with self._lock:
+            self._offered[levelno if levelno < _LEVELNO_SLOTS else -1] += 1
             if len(self._low) + len(self._high) >= self.capacity:
                 if not high or not self._low:
-                    self._count_drop(entry.levelno)
+                    self._count_drop(levelno)
                     return False
                 self._count_drop(self._low.popleft().levelno)
             # Read the lane attribute at the append (not earlier): the writer may swap lanes.
@@ -99,9 +108,7 @@ class BoundedLogQueue(Generic[EntryT]):
         return True
 
     def _count_drop(self, levelno: int) -> None:
-        index = level_index(levelno)
-        self._dropped[index] += 1
-        self._dropped_total[index] += 1
+        self._dropped_total[level_index(levelno)] += 1
 
     # --- writer side ---------------------------------------------------------------------------
 
@@ -159,12 +166,6 @@ class BoundedLogQueue(Generic[EntryT]):
                 self._writer_idle = False
                 self._wake.release()
 
-    def take_drop_counts(self) -> list[int]:
-        """Drops per level class since the previous call (for publishing as metric increments)."""
-        with self._lock:
-            counts, self._dropped = self._dropped, [0] * LEVEL_INDEX_COUNT
-        return counts
-
     # --- anyone --------------------------------------------------------------------------------
 
     def wait_until_drained(self, timeout: float) -> bool:
@@ -189,6 +190,19 @@ class BoundedLogQueue(Generic[EntryT]):
     def dropped_total(self) -> dict[str, int]:
         """Entries dropped since the queue was made, by level name."""
         return dict(zip(LEVEL_NAMES, self._dropped_total, strict=True))
+
+    def offered_by_level(self) -> list[int]:
+        """Entries offered to :meth:`put` since the queue was made (dropped ones included), by
+        level class. Safe from any thread: reads copy the counts without taking the lock."""
+        counts = [0] * LEVEL_INDEX_COUNT
+        for levelno, count in enumerate(list(self._offered)):
+            if count:
+                counts[level_index(levelno)] += count
+        return counts
+
+    def dropped_by_level(self) -> list[int]:
+        """Entries dropped since the queue was made, by level class."""
+        return list(self._dropped_total)
 
 
 def _created(entry: QueueEntry) -> float:

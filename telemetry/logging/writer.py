@@ -3,13 +3,18 @@
 Per batch (up to ``max_batch`` records) it formats every record to a JSON line, joins the lines,
 runs the redactor once over the joined text, and writes it with one ``write`` + ``flush`` per sink.
 Batching is what makes the total cost per record lower than a synchronous handler's: one regex
-pass, one system call and one metrics update per batch instead of per record.
+pass, one system call and one histogram observation per batch instead of per record. The record
+and drop counters and the queue depth are not this thread's job: the catalogue reads them from the
+queue at scrape time, so they keep moving while this thread is blocked in a sink.
 
 The writer shares the GIL with the event loop, so it keeps its turns short and far apart:
 
 * once woken, it sleeps ``linger`` (0.5 ms) before taking a batch, so a steady stream of records
   is written in small batches (about 10 at 20,000 records/s) rather than one wake-up per record;
-* batches are capped at 256 records — under 1 ms of formatting;
+* batches are capped at 256 records — under 1 ms of formatting for ordinary records. A logged
+  exception costs 10–20 times more (its stack is formatted here), so after each exception the
+  writer checks the time: past ``gil_slice`` (1 ms) of formatting it sleeps ``linger`` before
+  going on with the batch, and an error storm cannot hold the GIL for a whole batch;
 * between two batches it sleeps ``linger`` again, GIL released, unless half the queue is full
   (then dropping records is the bigger risk and it writes flat out).
 
@@ -18,7 +23,6 @@ Measured in ``bench/logging_bench.py``: event-loop lag, not just CPU.
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 import time
@@ -27,25 +31,11 @@ from typing import Protocol, TextIO
 
 from telemetry.logging.capture import LogEntry
 from telemetry.logging.format import JsonLineFormatter
-from telemetry.logging.queue import LEVEL_INDEX_COUNT, LEVEL_NAMES, BoundedLogQueue, level_index
+from telemetry.logging.queue import BoundedLogQueue
 from telemetry.logging.redaction import Redactor
 from telemetry.metrics import Metrics
 
 __all__ = ["FileSink", "LogWriter", "Sink", "StreamSink"]
-
-_STANDARD_LEVELS = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL)
-
-
-def _count_by_level(batch: list[LogEntry]) -> list[int]:
-    """Records per level class; ``list.count`` keeps the per-record cost at C speed."""
-    levels = [entry.levelno for entry in batch]
-    counts = [levels.count(levelno) for levelno in _STANDARD_LEVELS]
-    unusual = len(levels) - sum(counts)
-    if unusual:  # custom levels: count each with the standard level below it
-        counts = [0] * LEVEL_INDEX_COUNT
-        for levelno in levels:
-            counts[level_index(levelno)] += 1
-    return counts
 
 
 class Sink(Protocol):
@@ -102,6 +92,7 @@ class LogWriter:
         *,
         max_batch: int = 256,
         linger: float = 0.0005,
+        gil_slice: float = 0.001,
     ) -> None:
         self.queue = queue
         self._formatter = formatter
@@ -110,14 +101,16 @@ class LogWriter:
         self._failures_reported: set[str] = set()
         self._max_batch = max_batch
         self._linger = linger
+        self._gil_slice = gil_slice
         # Past half a queue, write flat out: dropping records would be worse than a slower loop.
         self._backlog = queue.capacity // 2
         self._stopping = False
         self._metrics = metrics
         if metrics is not None:
-            # Resolve the labelled children once: ``labels()`` takes a lock and a dict lookup.
-            self._records = [metrics.log_records.labels(level) for level in LEVEL_NAMES]
-            self._dropped = [metrics.log_records_dropped.labels(level) for level in LEVEL_NAMES]
+            # Records, drops and depth are read from the queue at scrape time, not published by
+            # this thread: they must keep moving while it is blocked in a sink.
+            metrics.log_record_counts.attach(queue)
+            metrics.log_queue_depth.set_function(queue.__len__)
             metrics.log_queue_capacity.set(queue.capacity)
         self._thread = threading.Thread(target=self._run, name="csvbot-log-writer", daemon=True)
 
@@ -135,7 +128,11 @@ class LogWriter:
         """
         self._stopping = True
         self.queue.wake()
-        if not self.join(timeout):
+        finished = self.join(timeout)
+        if self._metrics is not None:
+            # The counts stay in the counters; a later set-up adds to them.
+            self._metrics.log_record_counts.detach(self.queue)
+        if not finished:
             return False  # the thread closes the sinks itself once the hung write returns
         return len(self.queue) == 0
 
@@ -175,7 +172,6 @@ class LogWriter:
                     # lost that race, waits up to the 5 ms switch interval for its next turn.
                     time.sleep(self._linger)
                 continue
-            self._publish_drops()
             if self._stopping:
                 return
             self.queue.wait_for_entries(timeout=1.0)
@@ -186,11 +182,17 @@ class LogWriter:
         started = time.perf_counter()
         format_entry = self._formatter.format_entry
         lines: list[str] = []
+        slice_started = started
         for entry in batch:
             try:
                 lines.append(format_entry(entry))
             except Exception as error:
                 lines.append(self._formatter.format_failure(entry, error))
+            if entry.exception is not None:
+                now = time.perf_counter()
+                if now - slice_started > self._gil_slice and len(self.queue) < self._backlog:
+                    time.sleep(self._linger)  # the event loop's turn (see module docstring)
+                    slice_started = time.perf_counter()
         text = self._redactor.redact("\n".join(lines)) + "\n"
         for sink in self._sinks:
             try:
@@ -199,21 +201,6 @@ class LogWriter:
                 self._report_failure(f"writing to {sink.name}", error)
         if self._metrics is not None:
             self._metrics.log_write_duration.observe(time.perf_counter() - started)
-            for index, count in enumerate(_count_by_level(batch)):
-                if count:
-                    self._records[index].inc(count)
-            self._publish_drops()
-
-    def _publish_drops(self) -> None:
-        if self._metrics is None:
-            return
-        for index, count in enumerate(self.queue.take_drop_counts()):
-            if count:
-                # Dropped records were logged too: ``records`` counts every record offered to the
-                # queue, so dropped / records is the drop ratio the alert watches.
-                self._records[index].inc(count)
-                self._dropped[index].inc(count)
-        self._metrics.log_queue_depth.set(len(self.queue))
 
     def _report_failure(self, where: str, error: Exception) -> None:
         """Say once per place that it fails — on the real stderr, the last place left to say it."""

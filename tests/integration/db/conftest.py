@@ -152,7 +152,7 @@ async def make_repo(
     if backend == "postgres" and opened:
         conn = await asyncpg.connect(pg_database_dsn)
         try:
-            await conn.execute("TRUNCATE jobs, users")
+            await conn.execute("TRUNCATE jobs, users CASCADE")  # and every table referencing them
         finally:
             await conn.close()
 

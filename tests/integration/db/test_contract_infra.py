@@ -163,6 +163,11 @@ async def test_every_declared_query_name_is_used_by_a_repository_method(
     await repo.requeue_stale_jobs()
     await repo.count_jobs_by_status()
     await exercise_user_data(repo)
+    await repo.kick_stale_queued(stale_after=60)
+    await repo.claim_deliveries(max_attempts=5, lease_seconds=60)
+    await repo.record_document_delivered(job.id, "cleaned", delivery_attempt=1)
+    await repo.delivered_documents(job.id)
+    await repo.user_usage(1, since=job.created_at)
     for query in DB_QUERIES:
         count = sample(registry, "csvbot_db_query_duration_seconds_count", query=query)
         assert count >= 1, f"no repository method ran query {query!r}"

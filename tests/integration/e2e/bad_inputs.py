@@ -91,6 +91,22 @@ def nul_bytes() -> bytes:
     return b"a,b\n1,2\n3,\x004\n5,6\n"
 
 
+def _table_then(row: str) -> bytes:
+    """600 ordinary rows (past the head the dialect is sniffed from), then ``row`` on line 602."""
+    body = "".join(f"{i},name{i},{i * 2}\n" for i in range(600))
+    return f"id,name,value\n{body}{row}\n".encode()
+
+
+def late_wide_row() -> bytes:
+    """Line 602 has 300,000 numeric cells: before the per-record check it cost ~60 MB of RSS."""
+    return _table_then(",".join(str(i % 1000) for i in range(300_000)))
+
+
+def late_row_of_empty_cells() -> bytes:
+    """Line 602 is a million delimiters: a million empty cells if parsed."""
+    return _table_then("," * 1_000_000)
+
+
 def formula_injection() -> bytes:
     rows = ["id,payload,amount"]
     for i, payload in enumerate(FORMULA_PAYLOADS, start=1):
@@ -183,6 +199,26 @@ CASES: tuple[BadInput, ...] = (
         "rejected",
         "too_many_columns",
         "10,000 columns; the limit is 500",
+    ),
+    BadInput(
+        "late_wide_row",
+        "late_wide.csv",
+        "text/csv",
+        late_wide_row,
+        "worker",
+        "rejected",
+        "too_many_columns",
+        "The row on line 602 has more than 500 fields; the limit is 500 columns",
+    ),
+    BadInput(
+        "late_row_of_empty_cells",
+        "late_empty.csv",
+        "text/csv",
+        late_row_of_empty_cells,
+        "worker",
+        "rejected",
+        "too_many_columns",
+        "The row on line 602 has more than 500 fields; the limit is 500 columns",
     ),
     BadInput(
         "nul_bytes",

@@ -1,26 +1,24 @@
-"""A worker that died after recording a result but before sending it: the next delivery of the
-job's task sends the stored result, once."""
+"""A worker that died after recording a result but before sending it: the sweeper of a running
+process finds the undelivered result on its own — no new traffic, no task — and sends it once."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from emulators.telegram import TelegramEmulator
-from service.db import JobStatus
+from service.db import JobStatus, Repository
 from service.storage import cleaned_key, input_key, profile_key
-from service.workers.delivery import is_stranded
 from tests.integration.e2e.embedded import embedded_bot
 
 pytestmark = pytest.mark.integration
 
 
-async def _until_delivered(repo, job_id: str) -> None:
+async def _until_delivered(repo: Repository, job_id: str) -> None:
     """Marked right after the second document (the profile) went out."""
-    for _ in range(100):
+    for _ in range(200):
         if (await repo.get_job(job_id)).delivered_at is not None:
             return
         await asyncio.sleep(0.05)
@@ -41,30 +39,30 @@ async def test_a_stranded_done_job_gets_its_result_sent_exactly_once(tmp_path: P
         await storage.upload_bytes(profile_key(user.id, job_id), b"column,type\r\n", "text/csv")
         await repo.create_job(user_id=user.id, chat_id=user.id, file_name="x.csv", file_size=8, job_id=job_id)
         await repo.mark_queued(job_id)
-        await repo.claim_job(job_id, lease_seconds=1)
+        claimed = await repo.claim_job(job_id, lease_seconds=1)
+        assert claimed is not None
         done = await repo.finish_job(
             job_id,
             cleaned_key=cleaned_key(user.id, job_id),
             profile_key=profile_key(user.id, job_id),
-            summary={"rows_out": 1, "columns": 2},
+            summary={"rows_in": 1, "rows_out": 1, "columns": 2},
+            attempt=claimed.token,
         )
         assert done is not None and done.status is JobStatus.DONE
-        assert not is_stranded(done, 1.0), "a job finished just now may still be being sent"
-        assert is_stranded(done, 1.0, now=datetime.now(UTC) + timedelta(seconds=1))
-        await asyncio.sleep(0.6)  # past half a lease: its worker is presumed dead
-
-        await app.services.enqueue(job_id, {})  # the queue redelivers the dead worker's task
+        # Nothing enqueued: the delivery lease (1 s) expires and a reaper tick (5 s) sends it.
         result = await emulator.wait_for_message(
-            user.id, lambda e: e.document is not None and bool(e.caption), timeout=10
+            user.id, lambda e: e.document is not None and bool(e.caption), timeout=20
         )
-        assert result.caption is not None and result.caption.startswith(f"Job {job_id}")
+        assert result.caption is not None
+        assert result.caption.startswith(f"Job {job_id} (sent again)\n1 row × 2 columns")
+        assert result.document is not None
         assert await emulator.read_file(result.document.file_id) == b"a,b\r\n1,2\r\n"
         await _until_delivered(repo, job_id)
 
-        await app.services.enqueue(job_id, {})  # another redelivery: already delivered
-        await asyncio.sleep(1.0)
-        sent = [e for e in emulator.bot_messages(user.id) if e.document is not None and e.caption]
-        assert len(sent) == 1
+        await app.services.enqueue(job_id, {})  # a late task of the job: already delivered
+        await asyncio.sleep(6.0)  # past another reaper tick
+        sent = [e for e in emulator.bot_messages(user.id) if e.document is not None]
+        assert len(sent) == 2  # the cleaned file and the profile, once each
 
 
 async def test_a_normal_job_is_marked_delivered_after_its_result_is_sent(tmp_path: Path) -> None:

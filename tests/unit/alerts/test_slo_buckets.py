@@ -24,6 +24,22 @@ def test_every_latency_threshold_and_slo_is_listed_for_the_bucket_check() -> Non
         "JOB_LEASE_SECONDS",
         # A bound on an optional lookup; it falls back, nothing alerts on it.
         "PREFS_LOOKUP_TIMEOUT_SECONDS",
+        # Backoffs, staleness bounds of the sweeper, readiness probing and the worker's drain.
+        "JOB_RETRY_BACKOFF_CAP_SECONDS",
+        "JOB_QUEUED_STALE_SECONDS",
+        "JOB_RECEIVED_STALE_SECONDS",
+        "DELIVERY_BACKOFF_BASE_SECONDS",
+        "DELIVERY_BACKOFF_CAP_SECONDS",
+        "BROKER_BACKOFF_BASE_SECONDS",
+        "BROKER_BACKOFF_CAP_SECONDS",
+        "READINESS_CHECK_INTERVAL_SECONDS",
+        "READINESS_PROBE_TIMEOUT_SECONDS",
+        "WORKER_DRAIN_SECONDS",
+        # A job's processing deadline: enforced by the CSV pool, not read off a histogram.
+        "JOB_PROCESS_TIMEOUT_SECONDS",
+        # The upload spool's outage bound and retry ceiling: waits, not measured latencies.
+        "SPOOL_MAX_AGE_SECONDS",
+        "SPOOL_RETRY_CAP_SECONDS",
     }
     for name, value in vars(slo).items():
         if name.isupper() and name.endswith("_SECONDS") and name not in not_histogram_thresholds:

@@ -121,6 +121,44 @@ def test_ten_thousand_columns_exceed_the_column_limit(in_dir: Path, out_dir: Pat
     assert error.user_message == "This file has 10,000 columns; the limit is 500."
 
 
+def _table_then(in_dir: Path, row: str, *, name: str = "late.csv") -> Path:
+    """600 ordinary rows, past the head the dialect is sniffed from, then ``row`` on line 602."""
+    body = "".join(f"{i},name{i},{i * 2}\n" for i in range(600))
+    return write_text(in_dir / name, f"id,name,value\n{body}{row}\n")
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        ",".join(str(i) for i in range(100_000)),  # one late row of many values
+        "," * 200_000,  # one late row of empty cells
+        "1,2," + ",".join(f'"{i}"' for i in range(600)),  # quoted cells count too
+    ],
+    ids=["values", "empty_cells", "quoted"],
+)
+def test_a_wide_row_after_the_sniffed_head_exceeds_the_column_limit(
+    in_dir: Path, out_dir: Path, row: str
+) -> None:
+    error = _rejects(_table_then(in_dir, row), out_dir, TooManyColumnsError, "too_many_columns")
+    assert error.user_message == (
+        "The row on line 602 has more than 500 fields; the limit is 500 columns. "
+        "Check that row's delimiters and quotes."
+    )
+
+
+def test_delimiters_inside_quotes_do_not_count_as_fields(in_dir: Path, out_dir: Path) -> None:
+    """A long quoted text with 2,000 commas is one cell, not 2,000 fields."""
+    text = ", ".join(f"word{i}" for i in range(2_000))
+    result = _accepts(_table_then(in_dir, f'600,"{text}",1'), out_dir)
+    assert read_output(result.cleaned_path)[-1] == ["600", text, "1"]
+
+
+def test_a_wide_row_inside_a_multiline_record_is_caught(in_dir: Path, out_dir: Path) -> None:
+    row = '600,"two\nlines",' + "," * 1_000
+    error = _rejects(_table_then(in_dir, row), out_dir, TooManyColumnsError, "too_many_columns")
+    assert "line 602" in error.user_message
+
+
 def test_too_many_rows_stops_the_job_and_removes_partial_outputs(in_dir: Path, out_dir: Path) -> None:
     """The limit is hit mid-stream, after output files were opened: none may remain."""
     path = fixtures.generated_table(in_dir, 200_000)

@@ -1,41 +1,36 @@
-"""The digest table: a set with bounded, predictable memory."""
+"""The row deduper: exact duplicates found across chunks, in file order, first copy kept."""
 
 from __future__ import annotations
 
-from service.csvkit.dedupe import DIGEST_BYTES, DigestTable, row_digest
+import polars as pl
+
+from service.csvkit.dedupe import RowDeduper
 
 
-def test_adding_reports_new_and_repeated_digests() -> None:
-    table = DigestTable()
-    a, b = row_digest("1\x00x"), row_digest("1\x00y")
-    assert [table.add(a), table.add(b), table.add(a)] == [True, True, False]
-    assert table.count == 2
+def _frame(*columns: list[str]) -> pl.DataFrame:
+    return pl.DataFrame({f"c{i}": pl.Series(values=c, dtype=pl.String) for i, c in enumerate(columns)})
 
 
-def test_growing_keeps_every_digest() -> None:
-    table = DigestTable()
-    digests = [row_digest(str(i)) for i in range(5_000)]  # several doublings from 1,024 slots
-    assert all(table.add(d) for d in digests)
-    assert not any(table.add(d) for d in digests)
-    assert table.count == 5_000
+def test_first_copy_is_kept_and_later_ones_are_flagged_within_a_chunk() -> None:
+    deduper = RowDeduper()
+    assert deduper.first_seen(_frame(["1", "1", "2", "1"], ["x", "x", "x", "y"])) == [True, False, True, True]
+    assert deduper.count == 3
 
 
-def test_table_stays_at_most_half_full_in_a_power_of_two_of_slots() -> None:
-    """The documented bound: 16 bytes per slot, at most 2 slots per row, rounded up to 2^k."""
-    table = DigestTable()
-    for i in range(100_000):
-        table.add(row_digest(str(i)))
-    assert table.memory_bytes == 2**18 * DIGEST_BYTES  # 262,144 slots: the first >= 200,000
+def test_rows_repeating_in_a_later_chunk_are_duplicates() -> None:
+    deduper = RowDeduper()
+    assert deduper.first_seen(_frame([str(i) for i in range(1_000)])) is None  # all new: no mask
+    mask = deduper.first_seen(_frame([str(i) for i in range(990, 1_010)]))
+    assert mask == [False] * 10 + [True] * 10
 
 
-def test_presizing_avoids_growth() -> None:
-    table = DigestTable(expected=10_000)
-    size = table.memory_bytes
-    for i in range(10_000):
-        table.add(row_digest(str(i)))
-    assert table.memory_bytes == size
+def test_cells_are_compared_as_a_whole_row_not_concatenated() -> None:
+    deduper = RowDeduper()
+    assert deduper.first_seen(_frame(["a", "ab"], ["bc", "c"])) is None
 
 
-def test_an_all_zero_digest_is_never_produced() -> None:
-    """All zeros marks a free slot; row_digest must never return it."""
-    assert row_digest("") != bytes(DIGEST_BYTES)
+def test_many_chunks_keep_exact_counts() -> None:
+    deduper = RowDeduper()
+    for start in range(0, 100_000, 1_000):
+        deduper.first_seen(_frame([str(i % 50_000) for i in range(start, start + 1_000)]))
+    assert deduper.count == 50_000

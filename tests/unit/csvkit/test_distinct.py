@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from service.csvkit.distinct import EXACT_BUDGET_VALUES, DistinctCounter, HyperLogLog
@@ -15,11 +18,22 @@ def test_hyperloglog_estimate_is_within_five_percent(cardinality: int) -> None:
 
 
 def test_hyperloglog_estimate_is_the_same_in_every_run() -> None:
-    """BLAKE2b, not the per-process salted hash(): the same file gives the same profile."""
+    """A seeded hash, not the per-process salted hash(): the same file gives the same profile."""
     first, second = HyperLogLog(), HyperLogLog()
     first.add_all(str(i) for i in range(50_000))
     second.add_all(str(i) for i in reversed(range(50_000)))
     assert first.estimate() == second.estimate()
+
+
+def test_hyperloglog_estimate_is_the_same_in_another_process() -> None:
+    script = (
+        "from service.csvkit.distinct import HyperLogLog\n"
+        "s = HyperLogLog(); s.add_all(str(i) for i in range(50_000)); print(s.estimate())"
+    )
+    here = HyperLogLog()
+    here.add_all(str(i) for i in range(50_000))
+    other = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    assert int(other.stdout) == here.estimate()
 
 
 def test_counter_is_exact_while_within_its_budget() -> None:

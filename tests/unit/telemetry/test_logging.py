@@ -10,8 +10,8 @@ import json
 import logging
 import threading
 import time
+import traceback
 import weakref
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,80 +21,16 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import CollectorRegistry
 
-from telemetry.logging import (
-    NOISY_LOGGERS,
-    LoggingRuntime,
-    setup_logging,
-    shutdown_logging,
-)
-from telemetry.logging.capture import QueueingHandler
+from telemetry.logging import capture as capture_module
+from telemetry.logging import stack as stack_module
+from telemetry.logging.capture import LIVE_TRACEBACK_LIMIT, QueueingHandler
 from telemetry.logging.format import JsonLineFormatter
 from telemetry.logging.redaction import Redactor
 from telemetry.metrics import Metrics
 
+from .logging_support import GatedStream, SlowStream, StartLogging, lines_of
+
 log = logging.getLogger("csvbot.test.logging")
-
-
-class SlowStream(io.StringIO):
-    """A sink that takes ``per_line`` seconds for every line it is given."""
-
-    def __init__(self, per_line: float) -> None:
-        super().__init__()
-        self.per_line = per_line
-
-    def write(self, text: str) -> int:
-        time.sleep(self.per_line * text.count("\n"))
-        return super().write(text)
-
-
-class GatedStream(io.StringIO):
-    """A sink whose writes wait for ``gate``: holds the writer so records stay queued."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = threading.Event()
-        self.entered = threading.Event()
-
-    def write(self, text: str) -> int:
-        self.entered.set()
-        self.gate.wait(10)
-        return super().write(text)
-
-
-StartLogging = Callable[..., LoggingRuntime]
-
-
-@pytest.fixture
-def start_logging(tmp_path: Path) -> Iterator[StartLogging]:
-    """Starts csvbot logging (stream: a StringIO unless given; file: tmp_path/csvbot.log).
-
-    Afterwards it stops whatever is running and checks that the root logger, the noisy library
-    loggers and logging's module switches are back as they were.
-    """
-    root = logging.getLogger()
-    before = (list(root.handlers), root.level, logging.logThreads, logging._srcfile)
-    noisy_before = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
-
-    def start(**kwargs: Any) -> LoggingRuntime:
-        kwargs.setdefault("service_name", "csvbot-test")
-        kwargs.setdefault("stream", io.StringIO())
-        kwargs.setdefault("log_file", tmp_path / "csvbot.log")
-        kwargs.setdefault("level", "DEBUG")
-        return setup_logging(**kwargs)
-
-    try:
-        yield start
-    finally:
-        shutdown_logging(timeout=5.0)
-        after = (set(root.handlers), root.level, logging.logThreads, logging._srcfile)
-        root.handlers[:], root.level = before[0], before[1]
-        assert after == (set(before[0]), *before[1:]), "stop() did not restore the logging module"
-        assert {name: logging.getLogger(name).level for name in NOISY_LOGGERS} == noisy_before
-
-
-def lines_of(runtime: LoggingRuntime, path: Path) -> list[dict[str, Any]]:
-    assert runtime.flush(10.0)
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def test_records_are_json_lines_with_the_standard_fields_and_flat_extras(
@@ -152,29 +88,134 @@ def test_an_exception_passed_as_exc_info_is_kept_too(start_logging: StartLogging
     assert (line["exc_type"], line["exc_message"]) == ("ValueError", "bad delimiter")
 
 
-def test_a_queued_exception_does_not_keep_its_frames_alive(start_logging: StartLogging) -> None:
+class Payload:
+    """A failing frame's local, like a CSV buffer in a failing job."""
+
+
+def _fail_with_a_local(refs: list[weakref.ref[Payload]]) -> None:
+    payload = Payload()
+    refs.append(weakref.ref(payload))
+    raise RuntimeError("boom")
+
+
+def test_a_logged_exception_frees_its_frames_once_its_line_is_written(
+    start_logging: StartLogging, tmp_path: Path
+) -> None:
+    runtime = start_logging()
+    refs: list[weakref.ref[Payload]] = []
+    try:
+        _fail_with_a_local(refs)
+    except RuntimeError:
+        log.exception("failed")
+    (line,) = lines_of(runtime, tmp_path / "csvbot.log")
+    assert "in _fail_with_a_local" in line["stack"]
+    gc.collect()
+    assert refs[0]() is None, "the written record still pins the failed frame's locals"
+
+
+def test_behind_a_stuck_writer_a_logged_exception_pins_no_frames(
+    start_logging: StartLogging, tmp_path: Path
+) -> None:
+    """Past LIVE_TRACEBACK_LIMIT queued records the stack is frozen on the caller, frames let go."""
+    stream = GatedStream()
+    runtime = start_logging(stream=stream, queue_size=LIVE_TRACEBACK_LIMIT + 10)
+    log.info("hold the writer")
+    assert stream.entered.wait(5)
+    for i in range(LIVE_TRACEBACK_LIMIT):
+        log.info("queued %d", i)
+    refs: list[weakref.ref[Payload]] = []
+    try:
+        _fail_with_a_local(refs)
+    except RuntimeError:
+        log.exception("failed")
+    gc.collect()
+    assert refs[0]() is None, "the queued record pins the failed frame's locals"
+    stream.gate.set()
+    line = lines_of(runtime, tmp_path / "csvbot.log")[-1]
+    assert (line["exc_type"], line["exc_message"]) == ("RuntimeError", "boom")
+    assert "in _fail_with_a_local" in line["stack"] and 'raise RuntimeError("boom")' in line["stack"]
+
+
+class Reading(Exception):
+    """An exception whose text reads state that the caller goes on changing."""
+
+    def __init__(self, progress: list[int]) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def __str__(self) -> str:
+        return f"failed at row {self.progress[0]}"
+
+
+def test_the_exception_message_is_the_one_at_the_call(start_logging: StartLogging, tmp_path: Path) -> None:
     stream = GatedStream()
     runtime = start_logging(stream=stream)
     log.info("hold the writer")
     assert stream.entered.wait(5)
-    refs: list[weakref.ref[object]] = []
-
-    class Payload:
-        pass
-
-    def fail() -> None:
-        payload = Payload()  # a local, like a CSV buffer in a failing job
-        refs.append(weakref.ref(payload))
-        raise RuntimeError("boom")
-
+    progress = [7]
     try:
-        fail()
-    except RuntimeError:
-        log.exception("failed")
-    assert runtime.queue_depth == 1
-    gc.collect()
-    assert refs[0]() is None, "the queued record pins the failed frame's locals"
+        raise Reading(progress)
+    except Reading:
+        log.exception("import failed")
+    progress[0] = 99
     stream.gate.set()
+    line = lines_of(runtime, tmp_path / "csvbot.log")[1]
+    assert line["exc_message"] == "failed at row 7"
+    assert line["stack"].endswith(": failed at row 7")
+
+
+def _log_then_reraise() -> None:
+    try:
+        raise KeyError("k")
+    except KeyError:
+        log.exception("inner")
+        raise
+
+
+def _outer_caller() -> None:
+    _log_then_reraise()
+
+
+def test_the_stack_is_the_one_at_the_call_when_the_exception_travels_on(
+    start_logging: StartLogging, tmp_path: Path
+) -> None:
+    stream = GatedStream()
+    runtime = start_logging(stream=stream)
+    log.info("hold the writer")
+    assert stream.entered.wait(5)
+    with pytest.raises(KeyError):
+        _outer_caller()  # the re-raise puts _outer_caller's frame in front of the traceback
+    stream.gate.set()
+    stack = lines_of(runtime, tmp_path / "csvbot.log")[1]["stack"]
+    assert "in _log_then_reraise" in stack
+    assert "in _outer_caller" not in stack
+
+
+def test_the_stack_is_built_on_the_writer_thread(
+    start_logging: StartLogging, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Neither the standard traceback module nor csvbot's stack code runs on the caller."""
+    threads: set[int] = set()
+    standard, freeze = traceback.TracebackException.__init__, stack_module.freeze
+
+    def spying_standard(self: traceback.TracebackException, *args: Any, **kwargs: Any) -> None:
+        threads.add(threading.get_ident())
+        standard(self, *args, **kwargs)
+
+    def spying_freeze(*args: Any, **kwargs: Any) -> Any:
+        threads.add(threading.get_ident())
+        return freeze(*args, **kwargs)
+
+    monkeypatch.setattr(traceback.TracebackException, "__init__", spying_standard)
+    monkeypatch.setattr(capture_module, "freeze", spying_freeze)
+    runtime = start_logging()
+    try:
+        _upload()
+    except StorageDown:
+        log.exception("job failed")
+    (line,) = lines_of(runtime, tmp_path / "csvbot.log")
+    assert "TimeoutError: read timed out" in line["stack"]
+    assert threads == {runtime.writer._thread.ident}
 
 
 def test_records_carry_the_ids_of_the_span_active_where_they_were_logged(
@@ -292,6 +333,24 @@ def test_secrets_in_every_part_of_a_record_are_masked_in_both_outputs(
     for text in (stream.getvalue(), (tmp_path / "csvbot.log").read_text()):
         assert "AAHdqTcv" not in text and "hunter2" not in text
         assert "123456789:***" in text and "postgresql://csvbot:***@db.example" in text
+
+
+def test_a_secret_in_a_chained_cause_is_masked_in_the_stack(
+    start_logging: StartLogging, tmp_path: Path
+) -> None:
+    """The stack is formatted on the writer, before the redactor's pass over the batch."""
+    stream = io.StringIO()
+    runtime = start_logging(stream=stream)
+    try:
+        try:
+            raise ConnectionError("redis://:s3cret-pass@cache:6379 refused")
+        except ConnectionError as cause:
+            raise RuntimeError("queue unavailable") from cause
+    except RuntimeError:
+        log.exception("enqueue failed")
+    (line,) = lines_of(runtime, tmp_path / "csvbot.log")
+    assert "redis://:***@cache:6379 refused" in line["stack"]
+    assert "s3cret" not in stream.getvalue() and "s3cret" not in (tmp_path / "csvbot.log").read_text()
 
 
 def test_stop_writes_everything_still_queued(start_logging: StartLogging, tmp_path: Path) -> None:

@@ -125,13 +125,16 @@ def test_a_wait_that_timed_out_leaves_the_next_wait_blocking() -> None:
     assert time.monotonic() - started >= 0.04
 
 
-def test_drop_counts_are_handed_out_once() -> None:
-    queue: BoundedLogQueue[Entry] = BoundedLogQueue(1)
-    fill(queue, logging.INFO)
-    queue.put(Entry(logging.DEBUG))
-    assert queue.take_drop_counts() == [1, 0, 0, 0, 0]
-    assert queue.take_drop_counts() == [0, 0, 0, 0, 0]
-    assert queue.dropped_total["debug"] == 1
+def test_every_offered_record_and_every_drop_is_counted_by_level_at_the_put() -> None:
+    """The counts move as records are offered, with no writer taking anything."""
+    queue: BoundedLogQueue[Entry] = BoundedLogQueue(2)
+    fill(queue, logging.INFO, logging.INFO)
+    queue.put(Entry(logging.DEBUG))  # dropped
+    queue.put(Entry(logging.ERROR))  # evicts the oldest INFO
+    queue.put(Entry(logging.CRITICAL + 5))  # a custom level above CRITICAL evicts the other INFO
+    assert queue.offered_by_level() == [1, 2, 0, 1, 1]
+    assert queue.dropped_by_level() == [1, 2, 0, 0, 0]
+    assert queue.dropped_total == {"debug": 1, "info": 2, "warning": 0, "error": 0, "critical": 0}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,111 @@
+"""What each upload of a fault run got, read from the users' chats in the Telegram emulator.
+
+Every upload comes from a user of its own, so a chat is one upload's whole story: the cleaned
+file(s) it received and any message that asks the user to act.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from emulators.telegram import TelegramEmulator, TranscriptEntry
+
+#: Phrases of a message that leaves the upload without its result (the user must act).
+ERROR_PHRASES = ("could not be completed", "try again", "send it again", "went wrong", "not saved")
+#: The bounded outage of the spool ran out: a clear message, counted on its own.
+EXPIRED_PHRASE = "stayed unavailable"
+
+
+def _cleaned(entry: TranscriptEntry) -> bool:
+    return entry.document is not None and entry.document.file_name.endswith(".cleaned.csv")
+
+
+def _profile(entry: TranscriptEntry) -> bool:
+    return entry.document is not None and entry.document.file_name.endswith(".profile.csv")
+
+
+@dataclass
+class Tally:
+    fault: str
+    uploads: int = 0
+    one_result: int = 0
+    duplicate: int = 0
+    inflight_repeat: int = 0
+    error: int = 0
+    expired: int = 0
+    nothing: int = 0
+    stuck_rows: int = 0
+    stuck_detail: dict[str, int] = field(default_factory=dict)
+    spool_left: int = 0
+    seconds: float = 0.0
+    #: In-flight repeats the fault may cause (one per worker killed while sending).
+    allowed_repeats: int = 0
+
+    def row(self) -> str:
+        return (
+            f"| {self.fault} | {self.uploads} | {self.one_result} | {self.duplicate} "
+            f"| {self.inflight_repeat} | {self.error} | {self.expired} | {self.nothing} "
+            f"| {self.stuck_rows} | {self.seconds:.0f} s |"
+        )
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.nothing == 0
+            and self.duplicate == 0
+            and self.error == 0
+            and self.stuck_rows == 0
+            and self.spool_left == 0
+            and self.inflight_repeat <= self.allowed_repeats
+            and self.one_result + self.inflight_repeat + self.expired == self.uploads
+        )
+
+
+HEADER = (
+    "| fault | uploads | exactly one result | duplicate | in-flight repeat | error | "
+    "spool bound (clear error) | nothing | stuck rows | time |\n|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def outcome(emulator: TelegramEmulator, chat_id: int) -> str:
+    """``one``, ``duplicate``, ``inflight_repeat``, ``error``, ``expired``, ``nothing`` or
+    ``pending`` (nothing final yet) for one upload.
+
+    A result is two documents (cleaned file, profile). Three mean one document was sent twice —
+    the one a worker was sending when it died, which Telegram cannot tell us arrived — and four
+    or more are a duplicate result.
+    """
+    messages = emulator.bot_messages(chat_id)
+    cleaned = sum(1 for e in messages if _cleaned(e))
+    profiles = sum(1 for e in messages if _profile(e))
+    # The spool's "no need to send it again" is reassurance, not a request.
+    texts = [
+        e.content.lower().replace("no need to send it again", "") for e in messages if e.document is None
+    ]
+    if any(phrase in text for text in texts for phrase in ERROR_PHRASES if EXPIRED_PHRASE not in text):
+        return "error"
+    if any(EXPIRED_PHRASE in text for text in texts):
+        return "expired" if not cleaned else "duplicate"
+    if cleaned == 0 or profiles == 0:
+        return "pending"
+    if cleaned + profiles == 2:
+        return "one"
+    if cleaned + profiles == 3:
+        return "inflight_repeat"
+    return "duplicate"
+
+
+def settled(emulator: TelegramEmulator, chat_ids: list[int]) -> bool:
+    return all(outcome(emulator, chat_id) != "pending" for chat_id in chat_ids)
+
+
+def count(tally: Tally, emulator: TelegramEmulator, chat_ids: list[int]) -> None:
+    tally.uploads = len(chat_ids)
+    for chat_id in chat_ids:
+        result = outcome(emulator, chat_id)
+        if result == "one":
+            tally.one_result += 1
+        elif result == "pending":
+            tally.nothing += 1
+        else:
+            setattr(tally, result, getattr(tally, result) + 1)
