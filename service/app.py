@@ -17,6 +17,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from service.bot.dispatcher import build_dispatcher
+from service.bot.menu import set_command_menus
 from service.config import Settings
 from service.db import Repository, open_repository
 from service.db.factory import OpenRepository
@@ -52,6 +53,7 @@ class BotApp:
         self.upload_desk: UploadDesk | None = None
         self.tuner: Tuner | None = None
         self._stack = contextlib.AsyncExitStack()
+        self._menus: asyncio.Task[None] | None = None
 
     @property
     def bot(self) -> Bot | None:
@@ -95,6 +97,10 @@ class BotApp:
         self._stack.push_async_callback(self.upload_desk.stop)
         self.dp["upload_desk"] = self.upload_desk
         self.upload_desk.start()
+        # In the background: a menu is a convenience, and Telegram rate-limits setMyCommands.
+        self._menus = asyncio.get_running_loop().create_task(
+            set_command_menus(self._opened.bot), name="csvbot-command-menus"
+        )
         self.telemetry.health.set("bot", True)
         log.info(
             "csvbot started",
@@ -161,6 +167,10 @@ class BotApp:
         """Stop taking work, let updates being handled finish (bounded), then close everything."""
         self.telemetry.health.set("bot", False)
         await self._drain_updates(grace_seconds)
+        if self._menus is not None and not self._menus.done():
+            self._menus.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._menus
         await self._stack.aclose()
 
     async def _drain_updates(self, grace_seconds: float) -> None:

@@ -104,6 +104,14 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9464, ge=0, le=65535)
     otel_exporter_otlp_endpoint: str | None = None
 
+    # --- users' data ----------------------------------------------------------------------------
+    #: Days after an upload when the sweep deletes its file, results and job row.
+    retention_days: int = Field(default=7, ge=1, le=3650)
+    #: How often the retention sweep runs; an hour keeps deletion within a day of the promise.
+    retention_sweep_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    #: Key of the signatures on inline buttons; unset: derived from BOT_TOKEN.
+    callback_secret: SecretStr | None = None
+
     # --- Telemetry level --------------------------------------------------------------------
     #: ``minimal``: logs at WARNING and above, no spans, no per-update metrics middleware. Only
     #: to measure what telemetry costs (bench/capacity_bench.py); production runs ``full``.

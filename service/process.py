@@ -21,10 +21,12 @@ from taskiq import AsyncBroker
 from taskiq_redis import RedisStreamBroker
 
 from service.config import Settings
+from service.control.retention import RetentionSweeper
 from service.db import open_repository
 from service.db.budget import open_budget
 from service.db.factory import OpenRepository
 from service.deps import Services
+from service.i18n.catalog import i18n
 from service.readiness import Check, ReadinessProbe
 from service.runtime import Telemetry
 from service.storage import build_storage
@@ -66,6 +68,7 @@ async def open_process(
 ) -> AsyncIterator[OpenProcess]:
     """Open everything ``role`` needs; on exit close it in reverse, even after a failed start."""
     metrics, health = telemetry.metrics, telemetry.health
+    i18n()  # catalogues and locale data loaded before any update or job needs them
     async with contextlib.AsyncExitStack() as stack:
         bot = build_bot(settings, metrics)
         stack.push_async_callback(bot.session.close)
@@ -119,6 +122,9 @@ async def open_process(
             )
             reaper.start()
             stack.push_async_callback(reaper.stop)
+            retention = RetentionSweeper(services)
+            retention.start()
+            stack.push_async_callback(retention.stop)
         probe = ReadinessProbe(health, readiness_checks(services, broker, consumer))
         await probe.probe()
         probe.start()

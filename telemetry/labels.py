@@ -130,6 +130,28 @@ JOB_STAGES: tuple[str, ...] = ("download", "process", "upload", "notify")
 #: Why a job was queued again: a retryable error, or the reaper found its lease expired.
 REQUEUE_REASONS: tuple[str, ...] = ("retry", "lease_expired")
 
+# --- users' languages, job control and their data --------------------------------------------
+#: Queries of service/db/userdata.py (preferences, cancelling, deleting, retention).
+USER_DATA_QUERIES: tuple[str, ...] = (
+    "remember_user",
+    "get_user_prefs",
+    "set_user_prefs",
+    "cancel_job",
+    "list_user_jobs",
+    "delete_user_data",
+    "expired_jobs",
+    "delete_jobs",
+    "result_file_ids",
+)
+DB_QUERIES = (*DB_QUERIES, *USER_DATA_QUERIES)
+#: Handlers of the language, format, cancel, delete and privacy commands and their buttons.
+USER_HANDLERS: tuple[str, ...] = ("language", "format", "cancel", "delete", "privacy", "button")
+HANDLERS = (*HANDLERS, *USER_HANDLERS)
+#: What the retention sweep removed: ``job`` rows and storage ``object``s.
+RETENTION_ITEMS: tuple[str, ...] = ("job", "object")
+#: What removed stored objects (label `trigger`): a cancelled job, the user's /delete, retention.
+DELETION_REASONS: tuple[str, ...] = ("cancel", "user_delete", "retention")
+
 # --- the job path: sweeper, fencing, delivery, broker ------------------------------------------
 #: The sweeper's reasons: a queued job whose task was lost, a received job never queued, and a
 #: kick that failed earlier and was retried.

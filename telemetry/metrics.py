@@ -394,6 +394,32 @@ class Metrics:
             registry=r,
         )
 
+        # --- users' control over their jobs and data ---------------------------------------
+        self.jobs_cancelled = Counter(
+            "csvbot_jobs_cancelled",
+            "Jobs their users cancelled.",
+            registry=r,
+        )
+        self.stored_objects_deleted = Counter(
+            "csvbot_stored_objects_deleted",
+            "Stored files (inputs and results) deleted, by what triggered it.",
+            ["trigger"],
+            registry=r,
+        )
+        _preinit(self.stored_objects_deleted, L.DELETION_REASONS)
+        self.retention_swept = Counter(
+            "csvbot_retention_swept",
+            "What the retention sweep deleted: job rows and stored objects.",
+            ["item"],
+            registry=r,
+        )
+        _preinit(self.retention_swept, L.RETENTION_ITEMS)
+        self.callbacks_rejected = Counter(
+            "csvbot_callbacks_rejected",
+            "Inline-button presses refused: a bad or foreign signature, or a job not the presser's.",
+            registry=r,
+        )
+
         # --- the job path: fencing, delivery, broker -----------------------------------------
         self.fenced_writes = Counter(
             "csvbot_job_writes_fenced",
@@ -597,6 +623,8 @@ def declared_label_values() -> dict[str, tuple[str, ...]]:
         "write": L.FENCED_WRITES,
         "send": L.DOCUMENT_SENDS,
         "service": L.SERVICES,
+        "trigger": L.DELETION_REASONS,
+        "item": L.RETENTION_ITEMS,
         "dependency": L.SPOOL_DEPENDENCIES,
         "quota": L.QUOTAS,
         "cause": L.CSV_POOL_RESTART_CAUSES,

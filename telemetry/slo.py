@@ -282,6 +282,12 @@ THRESHOLD_BUCKETS: tuple[tuple[str, float, tuple[float, ...]], ...] = (
     ("EVENT_LOOP_LAG_P99_WARN_SECONDS", EVENT_LOOP_LAG_P99_WARN_SECONDS, LOOP_LAG_BUCKETS),
 )
 
+# --- users' languages ----------------------------------------------------------------------------
+#: How long an update waits for its user's stored language: past it (a congested database) the
+#: update goes on in Telegram's language_code. A second is several pool waits of a healthy
+#: database and a small part of the 3 s command SLO.
+PREFS_LOOKUP_TIMEOUT_SECONDS = 1.0
+
 # --- upload spool and quotas -----------------------------------------------------------------
 #: How long a spooled upload waits for storage, the database or the broker before the user is
 #: told to send it again: 10 minutes outlasts a restart or failover of any of them, and is short

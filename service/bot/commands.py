@@ -34,6 +34,6 @@ async def on_help(message: Message, services: Services) -> None:
 async def on_anything_else(message: Message, services: Services) -> None:
     """Photos, stickers, plain text: explain what the bot expects instead of staying silent."""
     if message.text and message.text.startswith("/"):
-        await message.answer("I don't know that command.\n\n" + messages.help_text(services.settings))
+        await message.answer(messages.unknown_command(services.settings))
     else:
         await message.answer(messages.not_a_document())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Dispatcher
 from aiogram.dispatcher.middlewares.error import ErrorsMiddleware
 
-from service.bot import admin, commands, errors, jobs, uploads
+from service.bot import admin, commands, control, errors, jobs, preferences, uploads
 from service.bot.middlewares import (
     ActiveUsers,
     FloodLimitMiddleware,
@@ -14,6 +14,7 @@ from service.bot.middlewares import (
     UpdateTelemetryMiddleware,
 )
 from service.deps import Services
+from service.i18n.middleware import UserLanguageMiddleware
 
 
 def build_dispatcher(services: Services) -> Dispatcher:
@@ -28,6 +29,8 @@ def build_dispatcher(services: Services) -> Dispatcher:
         dp.update.outer_middleware(UpdateTelemetryMiddleware(services.metrics, ActiveUsers()))
     else:  # TELEMETRY=minimal measures what the telemetry middleware costs
         dp.update.outer_middleware(UpdateOutcomeMiddleware())
+    # Outside the error middleware, so that error replies are in the user's language too.
+    dp.update.outer_middleware(UserLanguageMiddleware(services))
     dp.update.outer_middleware(errors_middleware)
     dp.message.outer_middleware(
         FloodLimitMiddleware(
@@ -37,6 +40,7 @@ def build_dispatcher(services: Services) -> Dispatcher:
         )
     )
     dp.message.middleware(HandlerNameMiddleware())
+    dp.callback_query.middleware(HandlerNameMiddleware())
     # Order matters: commands before the catch-all "anything else" handler in ``commands``.
     # Routers are built per dispatcher: an aiogram router attaches to one parent only, so
     # module-level routers would make a second dispatcher in one process (the simulator's
@@ -44,6 +48,8 @@ def build_dispatcher(services: Services) -> Dispatcher:
     dp.include_routers(
         admin.build_router(),
         jobs.build_router(),
+        control.build_router(),
+        preferences.build_router(),
         uploads.build_router(),
         commands.build_router(),
         errors.build_router(),

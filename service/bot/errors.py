@@ -10,6 +10,7 @@ from aiogram.types import ErrorEvent
 
 from service.deps import Services
 from service.errors import CsvbotError, InputError, PermanentError, kind_of
+from service.i18n import _
 
 if TYPE_CHECKING:
     from service.bot.middlewares import UpdateOutcome
@@ -28,9 +29,11 @@ _USER_KINDS = frozenset({"flood_limited", "job_not_found", "quota_exceeded"})
 
 
 def user_message_for(exc: BaseException) -> str:
+    """In the user's language: messages built in a handler are translated already, the error
+    classes' defaults are catalogue entries."""
     if isinstance(exc, CsvbotError):
-        return exc.user_message
-    return CsvbotError.user_message
+        return _(exc.user_message)
+    return _(CsvbotError.user_message)
 
 
 def build_router() -> Router:
@@ -54,9 +57,12 @@ async def on_error(
     else:
         log.exception("unexpected error while handling an update", extra=extra)
     message = event.update.message
-    if message is not None:
-        try:
+    query = event.update.callback_query
+    try:
+        if message is not None:
             await message.answer(user_message_for(exc))
-        except Exception:  # the reply itself failed (Telegram down): logged, nothing else to do
-            log.warning("could not tell the user about the error", extra=extra, exc_info=True)
+        elif query is not None:  # a button press: the answer shows as a short notice
+            await query.answer(user_message_for(exc)[:200])
+    except Exception:  # the reply itself failed (Telegram down): logged, nothing else to do
+        log.warning("could not tell the user about the error", extra=extra, exc_info=True)
     return True

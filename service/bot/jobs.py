@@ -1,16 +1,18 @@
-"""/jobs (the user's recent jobs) and /job <id> (one job's details and its result again)."""
+"""/jobs (the user's recent jobs) and /job <id> (one job's details and its results again)."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import FSInputFile, Message
+from aiogram.types import Message
 
 from service import messages
+from service.db import Job
+from service.db.userdata import is_cancelled
 from service.deps import Services
+from service.i18n.errors import error_text
+from service.results.send import resend
+from service.results.summary import result_text
 
 RECENT_JOBS = 10
 
@@ -22,21 +24,23 @@ def build_router() -> Router:
     return router
 
 
+def shown_status(job: Job) -> str:
+    return "cancelled" if is_cancelled(job) else job.status.value
+
+
 async def on_jobs(message: Message, services: Services) -> None:
     assert message.from_user is not None
     jobs = await services.repo.list_jobs(message.from_user.id, limit=RECENT_JOBS)
     if not jobs:
         await message.answer(messages.no_jobs())
         return
-    lines = ["Your recent jobs:"]
-    for job in jobs:
-        when = job.created_at.strftime("%Y-%m-%d %H:%M UTC")
-        lines.append(f"{job.id} · {job.status.value} · {job.file_name} · {when}")
-    lines.append("\nSend /job <id> for details.")
+    lines = [messages.jobs_header()]
+    lines += [messages.job_line(job.id, shown_status(job), job.file_name, job.created_at) for job in jobs]
+    lines.append("\n" + messages.jobs_footer())
     await message.answer("\n".join(lines))
 
 
-async def on_job(message: Message, command: CommandObject, services: Services) -> None:
+async def on_job(message: Message, command: CommandObject, bot: Bot, services: Services) -> None:
     assert message.from_user is not None
     job_id = (command.args or "").strip()
     if not job_id:
@@ -44,22 +48,19 @@ async def on_job(message: Message, command: CommandObject, services: Services) -
         return
     # Raises JobNotFoundError for a missing job *and* for another user's job.
     job = await services.repo.get_job_for_user(job_id, message.from_user.id)
-    lines = [
-        f"Job {job.id}: {job.status.value}",
-        f"File: {job.file_name} ({job.file_size:,} bytes)",
-        f"Created: {job.created_at:%Y-%m-%d %H:%M:%S} UTC",
-        f"Attempts: {job.attempts}",
-    ]
-    if job.error_kind:
-        lines.append(f"Problem: {job.error_message or job.error_kind}")
-    await message.answer("\n".join(lines))
+    text = messages.job_details(
+        job_id=job.id,
+        status=shown_status(job),
+        file_name=job.file_name,
+        file_size=job.file_size,
+        created_at=job.created_at,
+        attempts=job.attempts,
+    )
+    if job.error_kind and not is_cancelled(job):
+        text += "\n" + messages.job_problem(error_text(job.error_kind, job.error_message, services.settings))
+    await message.answer(text)
     if job.cleaned_key:
-        # A fresh copy from storage, so the result can be fetched again long after the chat moved on.
-        with tempfile.TemporaryDirectory(prefix="csvbot-job-") as tmp:
-            path = await services.storage.download_to_file(job.cleaned_key, Path(tmp))
-            await message.answer_document(FSInputFile(path, filename=_cleaned_name(job.file_name)))
-
-
-def _cleaned_name(file_name: str) -> str:
-    stem = Path(file_name).stem or "data"
-    return f"{stem}.cleaned.csv"
+        summary = job.summary or {}
+        caption = result_text(job.id, summary, summary.get("column_profiles") or [])
+        if not await resend(services, bot, job, caption):
+            await message.answer(messages.results_gone())

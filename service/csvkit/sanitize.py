@@ -1,14 +1,19 @@
 """Neutralise cells a spreadsheet would execute as formulas (CSV injection).
 
-OWASP's recommendation: a cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
-is prefixed with a single quote, which makes Excel, LibreOffice and Google Sheets show it as
-text. Plain numbers are the exception the issue asks for: ``-12.5`` or ``+7`` cannot call
-anything, and quoting them would turn every negative amount into text.
+The rule, the same for every cell of every CSV csvbot writes:
 
-Anything else starting with those characters is neutralised, including values users may find
-harmless (``-``, ``+7 (495) 123-45-67``): telling a phone number from a formula is exactly the
-guessing that CSV injection exploits. Quotes and delimiters inside cells are the CSV writer's
-job (it quotes such cells), not this module's.
+    A cell whose first character after any leading apostrophes is ``=``, ``+``, ``-``, ``@``,
+    a tab or a carriage return gets one more apostrophe in front — unless the cell is a negative
+    number written plainly: ``-``, digits, at most one ``.`` or ``,`` with digits after it, and
+    an optional exponent (``-12.5``, ``-3,75``, ``-1e5``).
+
+So ``=1+2`` becomes ``'=1+2`` and ``-12.5`` stays a number (quoting it would turn every negative
+amount into text). A leading ``+`` is always text: phone numbers come out alike —
+``+7 (495) 123-45-67``, ``+79161234567`` and ``+7`` all become ``'+…`` — instead of some being
+read as numbers (losing the ``+``) and others not. Counting leading apostrophes makes the rule
+reversible: removing one apostrophe from a cell that starts with apostrophes and a trigger gives
+back exactly what the user wrote (:func:`restore`), which is how the XLSX export writes the
+original values as text cells. Quotes and delimiters inside cells are the CSV writer's job.
 """
 
 from __future__ import annotations
@@ -17,20 +22,29 @@ import re
 from collections.abc import Callable, Sequence
 
 FORMULA_TRIGGERS = frozenset("=+-@\t\r")
-_NUMBER = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
-_PLAIN_NUMBER = re.compile(_NUMBER, re.ASCII)
-# A value, in a NUL-separated column with a leading NUL, that starts with a trigger and is not
-# a plain number. One C-level search per column of a batch skips every column that needs
-# nothing (nearly all of them, including columns of negative numbers).
-# The trigger is looked for first: the number check then runs only at cells that start with one.
-_COLUMN_NEEDS_NEUTRALISING = re.compile(rf"\x00(?=[=+\-@\t\r])(?!{_NUMBER}(?:\x00|\Z))", re.ASCII)
+_NEGATIVE_NUMBER_RE = r"-(?:\d+(?:[.,]\d+)?|[.,]\d+)(?:[eE][+-]?\d+)?"
+_NEGATIVE_NUMBER = re.compile(_NEGATIVE_NUMBER_RE, re.ASCII)
+_NEEDS_QUOTE = re.compile(r"'*[=+\-@\t\r]")
+_QUOTED = re.compile(r"'+[=+\-@\t\r]")
+# A value, in a NUL-separated column with a leading NUL, that the rule changes. One C-level
+# search per column of a batch skips every column that needs nothing (nearly all of them,
+# including columns of negative numbers). The trigger is looked for first: the number check
+# then runs only at cells that start with one.
+_COLUMN_NEEDS_NEUTRALISING = re.compile(
+    rf"\x00(?='*[=+\-@\t\r])(?!{_NEGATIVE_NUMBER_RE}(?:\x00|\Z))", re.ASCII
+)
 
 
 def neutralise(cell: str) -> str:
-    """``cell`` made safe to open in a spreadsheet."""
-    if cell and cell[0] in FORMULA_TRIGGERS and not _PLAIN_NUMBER.fullmatch(cell):
+    """``cell`` made safe to open in a spreadsheet (the module's rule)."""
+    if cell and cell[0] in "'=+-@\t\r" and _NEEDS_QUOTE.match(cell) and not _NEGATIVE_NUMBER.fullmatch(cell):
         return "'" + cell
     return cell
+
+
+def restore(cell: str) -> str:
+    """The value the user wrote, from its neutralised form (the inverse of :func:`neutralise`)."""
+    return cell[1:] if _QUOTED.match(cell) else cell
 
 
 def neutralise_all(

@@ -24,12 +24,14 @@ from typing import Any, Literal, Protocol
 from service.db.limit_store import LimitChange
 from service.db.models import DeliveryClaims, Job, JobStatus, StaleJobs, User
 from service.db.quota_sql import UserUsage
+from service.db.userdata import UserDataStore
 
 LimitSource = Literal["operator", "alerts", "adaptive"]
 
 
-class Repository(Protocol):
-    """Users, jobs and the database session limit."""
+class Repository(UserDataStore, Protocol):
+    """Users, jobs and the database session limit (and, from :class:`UserDataStore`, users'
+    preferences and control over their jobs and data)."""
 
     #: ``"postgres"`` or ``"sqlite"``.
     backend: str

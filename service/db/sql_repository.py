@@ -36,6 +36,7 @@ from service.db.models import (
 from service.db.quota_sql import UserUsage
 from service.db.recovery import RecoveryQueries
 from service.db.repository import LimitSource
+from service.db.userdata import UserDataQueries
 from service.errors import ConfigError, InternalError, JobNotFoundError
 from telemetry.labels import LIMIT_CHANGE_SOURCES
 from telemetry.metrics import Metrics
@@ -62,7 +63,7 @@ class Executor(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
 
 
-class SqlRepository(RecoveryQueries, SessionLimitQueries, ABC):
+class SqlRepository(RecoveryQueries, SessionLimitQueries, UserDataQueries, ABC):
     """Shared implementation; subclasses provide :meth:`_session` and the limit change."""
 
     backend: str

@@ -24,6 +24,7 @@ from service import messages
 from service.config import Settings
 from service.deps import Services
 from service.errors import CsvbotError
+from service.i18n.users import speaking_to
 from service.spool.entry import SpoolEntry, Stage
 from service.spool.steps import DependencyDown, advance
 from service.spool.store import Spool, SpoolFullError
@@ -120,7 +121,11 @@ class UploadDesk:
 
     async def _replay(self, entry: SpoolEntry, reason: str) -> None:
         try:
-            await self._retry_until_queued(entry, reason)
+            if reason == "restart":  # no update to take the user's language from: look it up
+                async with speaking_to(self.services, entry.user_id):
+                    await self._retry_until_queued(entry, reason)
+            else:  # started from the upload's handler: its task inherited the user's language
+                await self._retry_until_queued(entry, reason)
         finally:
             self._waiting.pop(entry.job_id, None)
 

@@ -16,6 +16,8 @@ from pathlib import Path
 from aiogram import Bot
 
 from service import messages
+from service.bot.callbacks import cancel_markup
+from service.config import Settings
 from service.db import JobStatus
 from service.deps import Services
 from service.errors import (
@@ -109,7 +111,7 @@ async def _advance(
         reached(Stage.QUEUED)
     # The "queued" edit goes out before the task exists: sent after it, a delayed edit (one 429
     # or 502 is enough) could land after the worker's final edit and hide the result.
-    await announce_queued(bot, entry.chat_id, entry.progress_message_id, entry.job_id)
+    await announce_queued(bot, services.settings, entry)
     try:
         await services.enqueue(entry.job_id, entry.trace_context)
     except Exception as exc:  # the broker's own errors (redis ConnectionError, timeouts, …)
@@ -126,12 +128,18 @@ async def _job_exists(services: Services, job_id: str) -> bool:
     return True
 
 
-async def announce_queued(bot: Bot, chat_id: int, message_id: int, job_id: str) -> None:
-    """Best effort: a failed edit must not keep the job from being enqueued."""
+async def announce_queued(bot: Bot, settings: Settings, entry: SpoolEntry) -> None:
+    """The "queued" edit, with the Cancel button (signed for the uploader). Best effort: a failed edit
+    must not keep the job from being enqueued."""
     try:
-        await bot.edit_message_text(text=messages.queued(job_id), chat_id=chat_id, message_id=message_id)
+        await bot.edit_message_text(
+            text=messages.queued(entry.job_id),
+            chat_id=entry.chat_id,
+            message_id=entry.progress_message_id,
+            reply_markup=cancel_markup(settings, entry.job_id, entry.user_id),
+        )
     except Exception as exc:
         log.info(
             "queued edit failed",
-            extra={"event": "progress_edit_failed", "job_id": job_id, "error": type(exc).__name__},
+            extra={"event": "progress_edit_failed", "job_id": entry.job_id, "error": type(exc).__name__},
         )

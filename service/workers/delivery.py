@@ -27,12 +27,17 @@ from typing import TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNotFound
-from aiogram.types import FSInputFile
+from aiogram.types import FSInputFile, Message
+from aiogram.utils.formatting import Text
 
 from service import messages
 from service.db import RESULT_DOCUMENTS, Job
 from service.deps import Services
-from service.errors import InternalError, RetryableError
+from service.errors import CsvbotError, InternalError, RetryableError
+from service.exports.formats import EXTENSIONS
+from service.i18n.users import speaking_to
+from service.results.send import upload_action
+from service.results.summary import result_text
 from telemetry import slo
 
 log = logging.getLogger(__name__)
@@ -56,23 +61,18 @@ def safe_stem(file_name: str) -> str:
 
 
 def document_name(job: Job, document: str) -> str:
-    return f"{safe_stem(job.file_name)}.{document}.csv"
+    """``sales.cleaned.xlsx``: the extension of the format the job's results were written in."""
+    output_format = str((job.summary or {}).get("output_format") or "csv")
+    return f"{safe_stem(job.file_name)}.{document}{EXTENSIONS.get(output_format, '.csv')}"
 
 
-def result_caption(job_id: str, summary_text: str, *, resend: bool = False) -> str:
-    """The job id leads, so the user (and the simulator) can match a result to its upload;
-    Telegram caps captions at 1,024 characters."""
-    head = f"Job {job_id} (sent again)" if resend else f"Job {job_id}"
-    return f"{head}\n{summary_text}"[:1024]
-
-
-def summary_text_of(job: Job) -> str:
-    """The text the first caption carried, from the stored summary, so a resend says the same."""
+def result_caption(job: Job, *, resend: bool = False) -> Text:
+    """The result message, from the job's stored summary, so a resend says what the first said:
+    the job id leads (the user, and the simulator, match a result to its upload by it), then the
+    table's overview and the per-column block, in the current language, within Telegram's
+    1,024-character caption."""
     summary = job.summary or {}
-    text = summary.get("text")
-    if isinstance(text, str) and text:
-        return text
-    return f"{summary.get('rows_in', '?')} rows × {summary.get('columns', '?')} columns."
+    return result_text(job.id, summary, summary.get("column_profiles") or [], resend=resend)
 
 
 def delivery_backoff(delivery_attempt: int) -> float:
@@ -105,8 +105,15 @@ class Deliverer:
 
     async def deliver(self, job: Job, *, files: Mapping[str, Path] | None = None) -> str:
         """Send what of ``job``'s result is not recorded yet. ``files``: the local results of the
-        worker that just finished it; without them the results are read from storage (a takeover).
+        worker that just finished it (it speaks the user's language already); without them the
+        results are read from storage (a takeover) and the user's language is looked up here.
         Returns the ``csvbot_deliveries_total`` outcome."""
+        if files is not None:
+            return await self._deliver(job, files)
+        async with speaking_to(self.services, job.user_id):
+            return await self._deliver(job, files)
+
+    async def _deliver(self, job: Job, files: Mapping[str, Path] | None) -> str:
         metrics = self.services.metrics
         token = job.delivery_attempts
         try:
@@ -147,15 +154,38 @@ class Deliverer:
                     await self.bot.edit_message_text(
                         text=messages.done(job.id), chat_id=job.chat_id, message_id=job.progress_message_id
                     )
-        caption = result_caption(job.id, summary_text_of(job), resend=resend)
-        for document in RESULT_DOCUMENTS:
-            if document not in already:
-                # The cleaned file carries the summary; a resent profile says it is a resend.
-                text = (
-                    caption if document == "cleaned" else (f"Job {job.id} (sent again)" if resend else None)
-                )
-                await self._send_one(job, token, document, caption=text, files=files, tmp=tmp)
-                metrics.documents_sent.labels("resend" if resend else "first").inc()
+        caption = result_caption(job, resend=resend)
+        file_ids: dict[str, str] = {}
+        try:
+            for document in RESULT_DOCUMENTS:
+                if document not in already:
+                    # The cleaned file carries the summary; a resent profile says it is a resend.
+                    text = (
+                        caption
+                        if document == "cleaned"
+                        else (Text(messages.result_caption_resent(job.id)) if resend else None)
+                    )
+                    sent = await self._send_one(job, token, document, caption=text, files=files, tmp=tmp)
+                    metrics.documents_sent.labels("resend" if resend else "first").inc()
+                    if sent.document is not None:
+                        file_ids[document] = sent.document.file_id
+        finally:
+            await self._record_file_ids(job, file_ids)
+
+    async def _record_file_ids(self, job: Job, file_ids: Mapping[str, str]) -> None:
+        """So that ``/job`` sends the documents again by file id; without them it falls back to
+        storage, so a failure here is only logged."""
+        if not file_ids:
+            return
+        try:
+            await self.services.repo.set_result_file_ids(
+                job.id, file_ids.get("cleaned"), file_ids.get("profile")
+            )
+        except CsvbotError as exc:
+            log.warning(
+                "could not record the results' file ids",
+                extra={"event": "file_ids_unrecorded", "job_id": job.id, "error_kind": exc.kind},
+            )
 
     async def _send_one(
         self,
@@ -163,22 +193,23 @@ class Deliverer:
         token: int,
         document: str,
         *,
-        caption: str | None,
+        caption: Text | None,
         files: Mapping[str, Path] | None,
         tmp: Path,
-    ) -> None:
-        async def send() -> None:
+    ) -> Message:
+        async def send() -> Message:
             path = files[document] if files is not None else await self._download(job, document, tmp)
-            await self._send(job, document, path, caption)
+            return await self._send(job, document, path, caption)
 
         async def record() -> bool:
             return await self.services.repo.record_document_delivered(
                 job.id, document, delivery_attempt=token
             )
 
-        await self._retry(send)
+        sent = await self._retry(send)
         if not await self._retry(record):
             raise DeliveryFenced
+        return sent
 
     async def _download(self, job: Job, document: str, tmp: Path) -> Path:
         key = job.cleaned_key if document == "cleaned" else job.profile_key
@@ -188,11 +219,12 @@ class Deliverer:
         folder.mkdir(exist_ok=True)
         return await self.services.storage.download_to_file(key, folder)
 
-    async def _send(self, job: Job, document: str, path: Path, caption: str | None) -> None:
-        await self.bot.send_document(
+    async def _send(self, job: Job, document: str, path: Path, caption: Text | None) -> Message:
+        await upload_action(self.bot, job.chat_id)  # "sending a file…" while it uploads
+        return await self.bot.send_document(
             job.chat_id,
             FSInputFile(path, filename=document_name(job, document)),
-            caption=caption,
+            **(caption.as_caption_kwargs() if caption is not None else {}),
         )
 
     async def _retry(self, call: Callable[[], Awaitable[T]]) -> T:

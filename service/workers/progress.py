@@ -12,6 +12,7 @@ import logging
 import time
 
 from aiogram import Bot
+from aiogram.types import InlineKeyboardMarkup
 
 from service import messages
 
@@ -31,6 +32,8 @@ class ProgressReporter:
         self._last_edit = 0.0
         self._last_text = ""
         self._pending: asyncio.Task[None] | None = None
+        #: Buttons kept under the message while the job runs (Cancel); dropped by :meth:`final`.
+        self.reply_markup: InlineKeyboardMarkup | None = None
 
     async def stage(self, name: str, fraction: float | None = None) -> None:
         self._stage = name
@@ -46,6 +49,7 @@ class ProgressReporter:
 
     async def final(self, text: str) -> None:
         await self._settle()
+        self.reply_markup = None
         await self._edit(text, force=True)
 
     async def aclose(self) -> None:
@@ -63,7 +67,9 @@ class ProgressReporter:
         self._last_edit = time.monotonic()
         self._last_text = text
         try:
-            await self.bot.edit_message_text(text=text, chat_id=self.chat_id, message_id=self.message_id)
+            await self.bot.edit_message_text(
+                text=text, chat_id=self.chat_id, message_id=self.message_id, reply_markup=self.reply_markup
+            )
         except Exception as exc:  # progress is best-effort; the result message is what matters
             log.info(
                 "progress edit failed",

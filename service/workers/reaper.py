@@ -26,6 +26,7 @@ from service.db import JobStatus
 from service.db.models import StaleJobs
 from service.deps import Services
 from service.errors import CsvbotError
+from service.i18n.users import speaking_to
 from service.workers.runner import Kick
 from service.workers.sweeper import Sweeper
 from telemetry import slo
@@ -119,9 +120,8 @@ class Reaper:
             metrics.count_error("worker", "internal")
             log.error("job lease expired with no attempts left", extra={"job_id": job.id})
             with contextlib.suppress(Exception):
-                await self.bot.send_message(
-                    job.chat_id, messages.failed(job.id, "It kept failing on our side; please send it again.")
-                )
+                async with speaking_to(self.services, job.user_id):
+                    await self.bot.send_message(job.chat_id, messages.failed(job.id, messages.kept_failing()))
 
     def beat(self) -> None:
         now = time.time()

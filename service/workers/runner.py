@@ -33,10 +33,15 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from service import messages
+from service.bot.callbacks import cancel_markup
+from service.control.cancel import JobCancelledError, checkpoint, stop_cancelled
 from service.csvkit import CsvLimits, CsvResult
 from service.db import Job, JobStatus
 from service.deps import Services
 from service.errors import CsvbotError, InternalError, JobNotFoundError, RetryableError
+from service.i18n.errors import exception_text
+from service.i18n.users import speaking_to
+from service.results.export import export_for_user, summary_extra
 from service.storage.keys import cleaned_key, profile_key
 from service.workers.csv_pool import CsvExecutor, ThreadCsv
 from service.workers.delivery import Deliverer
@@ -86,6 +91,8 @@ class JobRunner:
         self.deliverer = Deliverer(services, bot)
         #: Jobs whose lease renewal was refused: their task is cancelled and ends quietly.
         self._fenced: set[str] = set()
+        #: Jobs whose renewal was refused because their user cancelled them: stopped the same way.
+        self._cancelled: set[str] = set()
         self._leases: dict[str, asyncio.Task[None]] = {}
 
     async def drain(self, grace_seconds: float) -> None:
@@ -121,7 +128,8 @@ class JobRunner:
             span.set_attribute("csvbot.job_id", job_id)
             job = await self._claim(job_id, carrier, span)
             if job is not None:
-                await self._run_claimed(job, span)
+                async with speaking_to(self.services, job.user_id):  # progress and results in their language
+                    await self._run_claimed(job, span)
 
     async def _claim(self, job_id: str, carrier: dict[str, str], span: trace.Span) -> Job | None:
         """Claim the job, riding out a busy or briefly unavailable database.
@@ -166,16 +174,20 @@ class JobRunner:
         outcome, error_kind, result = "ok", None, None
         workdir = Path(tempfile.mkdtemp(prefix=f"csvbot-job-{job.id}-"))
         progress = ProgressReporter(self.bot, job.chat_id, job.progress_message_id, job.id)
+        progress.reply_markup = cancel_markup(self.services.settings, job.id, job.user_id)
         owner = asyncio.current_task()
         lease = asyncio.get_running_loop().create_task(self._keep_lease(job, owner), name=f"lease-{job.id}")
         self._leases[job.id] = lease
         try:
             result = await self._pipeline(job, workdir, progress)
+        except JobCancelledError:
+            outcome, error_kind = "rejected", "cancelled"
+            await self._stop_cancelled(job, progress)
         except asyncio.CancelledError:
-            if job.id not in self._fenced or owner is None:
+            if owner is None or (job.id not in self._fenced and job.id not in self._cancelled):
                 raise
             owner.uncancel()  # cancelled by our own lease keeper, not by shutdown
-            outcome = "fenced"
+            outcome, error_kind = await self._stopped_by_lease_keeper(job, progress)
         except Fenced as fenced:
             self._count_fenced(job, fenced.write)
             outcome = "fenced"
@@ -186,6 +198,7 @@ class JobRunner:
             span.set_status(Status(StatusCode.ERROR, error_kind))
         finally:
             self._fenced.discard(job.id)
+            self._cancelled.discard(job.id)
             self._leases.pop(job.id, None)
             lease.cancel()
             await asyncio.gather(lease, return_exceptions=True)
@@ -236,11 +249,36 @@ class JobRunner:
                 )
                 continue
             if renewed is None:
-                self._count_fenced(job, "renew")
-                if owner is not None:
+                # A cancel ends the row too (renewal needs ``running``): that is no lost claim.
+                if await self._was_cancelled(job.id):
+                    self._cancelled.add(job.id)
+                else:
+                    self._count_fenced(job, "renew")
                     self._fenced.add(job.id)
+                if owner is not None:
                     owner.cancel()
                 return
+
+    async def _was_cancelled(self, job_id: str) -> bool:
+        try:
+            await checkpoint(self.services, job_id)
+        except JobCancelledError:
+            return True
+        except CsvbotError:
+            return False
+        return False
+
+    async def _stopped_by_lease_keeper(self, job: Job, progress: ProgressReporter) -> tuple[str, str | None]:
+        """The outcome of a job its lease keeper stopped: its user cancelled it while it ran
+        (processing, say), or another worker holds it now."""
+        if job.id in self._cancelled:
+            await self._stop_cancelled(job, progress)
+            return "rejected", "cancelled"
+        return "fenced", None
+
+    async def _stop_cancelled(self, job: Job, progress: ProgressReporter) -> None:
+        await stop_cancelled(self.services, job)
+        await progress.final(messages.cancelled(job.id))
 
     def _count_fenced(self, job: Job, write: str) -> None:
         self.services.metrics.fenced_writes.labels(write).inc()
@@ -267,6 +305,7 @@ class JobRunner:
         await progress.stage("downloading")
         with _stage(metrics, "download"):
             input_path = await services.storage.download_to_file(job.input_key, workdir)
+        await checkpoint(services, job.id)
 
         await progress.stage("processing", 0.0)
         out_dir = workdir / "out"
@@ -287,16 +326,20 @@ class JobRunner:
             span.set_attribute("csv.rows", result.rows_in)
             span.set_attribute("csv.columns", result.columns)
         metrics.csv_rows.inc(result.rows_in)
+        exported = await export_for_user(result, out_dir)
+        await checkpoint(services, job.id)
 
         await progress.stage("saving results")
         keys = cleaned_key(job.user_id, job.id), profile_key(job.user_id, job.id)
         with _stage(metrics, "upload"):
-            await services.storage.upload_file(keys[0], result.cleaned_path, "text/csv")
-            await services.storage.upload_file(keys[1], result.profile_path, "text/csv")
+            await services.storage.upload_file(keys[0], exported.cleaned, exported.content_type)
+            await services.storage.upload_file(keys[1], exported.profile, exported.content_type)
+        summary = {**_summary(result), **summary_extra(result, exported)}
         done = await services.repo.finish_job(
-            job.id, cleaned_key=keys[0], profile_key=keys[1], summary=_summary(result), attempt=job.token
+            job.id, cleaned_key=keys[0], profile_key=keys[1], summary=summary, attempt=job.token
         )
         if done is None:
+            await checkpoint(services, job.id)  # cancelled meanwhile: stop as cancelled
             raise Fenced("finish")
         # Done: the job lease ends here (renewing it would be refused); delivery has its own.
         finished_lease = self._leases.pop(job.id, None)
@@ -306,9 +349,8 @@ class JobRunner:
         with _stage(metrics, "notify"):
             await progress.final(messages.done(job.id))
             # Never raises: a result that cannot be sent now is the sweeper's to send later.
-            await self.deliverer.deliver(
-                done, files={"cleaned": result.cleaned_path, "profile": result.profile_path}
-            )
+            files = {"cleaned": exported.cleaned, "profile": exported.profile}
+            await self.deliverer.deliver(done, files=files)
         return result
 
     async def _handle_failure(
@@ -352,7 +394,7 @@ class JobRunner:
             await self._kick_or_leave_to_sweeper(job.id, job.trace_context or inject_context())
             return "retry"
         outcome = "rejected" if updated.status is JobStatus.REJECTED else "failed"
-        await progress.final(messages.failed(job.id, error.user_message))
+        await progress.final(messages.failed(job.id, exception_text(error, self.services.settings)))
         return outcome
 
 
@@ -389,8 +431,6 @@ def _summary(result: CsvResult) -> dict[str, Any]:
         "has_header": result.has_header,
         "bytes_in": result.bytes_in,
         "bytes_out": result.bytes_out,
-        # The caption's text, so a resend by another worker says exactly what the first said.
-        "text": result.summary_text,
     }
 
 

@@ -23,6 +23,7 @@ from service.errors import ConfigError, DatabaseUnavailableError, PoolExhaustedE
 from telemetry.labels import DB_QUERIES
 from telemetry.metrics import Metrics
 from tests.integration.db.conftest import RepoFactory
+from tests.integration.db.test_contract_userdata import exercise_user_data
 
 pytestmark = pytest.mark.integration
 
@@ -181,6 +182,7 @@ async def test_every_declared_query_name_is_used_by_a_repository_method(
     await repo.finish_job(job.id, cleaned_key=None, profile_key=None, summary=None)
     await repo.requeue_stale_jobs()
     await repo.count_jobs_by_status()
+    await exercise_user_data(repo)
     await repo.kick_stale_queued(stale_after=60)
     await repo.claim_deliveries(max_attempts=5, lease_seconds=60)
     await repo.record_document_delivered(job.id, "cleaned", delivery_attempt=1)

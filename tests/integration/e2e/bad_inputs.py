@@ -238,6 +238,6 @@ CASES: tuple[BadInput, ...] = (
         "worker",
         "done",
         None,
-        "Formula-like cells prefixed with ' so that spreadsheets show them as text: 5",
+        "5 formula-like cells start with '",
     ),
 )

@@ -102,7 +102,7 @@ async def test_upload_returns_the_cleaned_file_and_the_job_ends_done(stack: Stac
     match = JOB_CAPTION.match(result.content)
     assert match, result.content
     job_id = match.group(1)
-    assert "removed 1 duplicate row" in result.content
+    assert "1 duplicate row removed" in result.content
 
     job = await stack.job_row(job_id)
     assert job["status"] == "done"

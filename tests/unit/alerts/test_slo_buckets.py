@@ -22,6 +22,8 @@ def test_every_latency_threshold_and_slo_is_listed_for_the_bucket_check() -> Non
         "WORKER_HEARTBEAT_INTERVAL_SECONDS",
         "WORKER_HEARTBEAT_STALE_SECONDS",
         "JOB_LEASE_SECONDS",
+        # A bound on an optional lookup; it falls back, nothing alerts on it.
+        "PREFS_LOOKUP_TIMEOUT_SECONDS",
         # Backoffs, staleness bounds of the sweeper, readiness probing and the worker's drain.
         "JOB_RETRY_BACKOFF_CAP_SECONDS",
         "JOB_QUEUED_STALE_SECONDS",

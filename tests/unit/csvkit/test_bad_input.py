@@ -293,7 +293,9 @@ def test_broken_quoting_is_reported_and_the_row_kept(in_dir: Path, out_dir: Path
     assert (malformed["broken_quoting"], malformed["first_lines"]) == (1, [3])
 
 
-def test_formula_injection_payloads_are_neutralised_but_numbers_are_not(in_dir: Path, out_dir: Path) -> None:
+def test_formula_injection_payloads_are_neutralised_but_negative_numbers_are_not(
+    in_dir: Path, out_dir: Path
+) -> None:
     result = _accepts(fixtures.formula_file(in_dir), out_dir)
 
     rows = read_output(result.cleaned_path)
@@ -307,5 +309,6 @@ def test_formula_injection_payloads_are_neutralised_but_numbers_are_not(in_dir: 
         "'=1+1",
         "plain",
     ]
-    assert [row[2] for row in rows[1:]] == ["-12.5"] * 6 + ["+7"]
-    assert result.profile["formula_cells_neutralised"] == 6
+    # A negative number stays a number; a leading + is always text (phone numbers alike).
+    assert [row[2] for row in rows[1:]] == ["-12.5"] * 6 + ["'+7"]
+    assert result.profile["formula_cells_neutralised"] == 7

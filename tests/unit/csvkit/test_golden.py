@@ -3,6 +3,11 @@
 Byte-for-byte: the cleaned file, every profile field, the summary, every error and message.
 The one exception is a distinct count marked approximate (past the exact budget): the sketch's
 hash changed, so its estimate may move within the sketch's error, never its exactness flag.
+
+Five cases (``decimal_comma_semicolon``, ``formulas``, ``kinds``, ``messy_big_a``, ``messy_big_b``)
+were updated for the one neutralising rule (:mod:`service.csvkit.sanitize`): a cell that starts
+with ``+`` is text even when a number follows (``+7`` → ``'+7``). Only those cells changed, with
+the count of neutralised cells, the summary's line about it and the cleaned file's bytes.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Formula neutralisation (OWASP CSV injection): triggers are prefixed, plain numbers are not."""
+"""Formula neutralisation (OWASP CSV injection): triggers are prefixed, negative numbers are not."""
 
 from __future__ import annotations
 
@@ -9,21 +9,41 @@ from service.csvkit.sanitize import neutralise, neutralise_all
 
 @pytest.mark.parametrize(
     "cell",
-    ["=1+2", "+SUM(A1)", "-1+2", "@cmd", "\t=x", "\rx", "-", "+7 (495) 123-45-67", "=", "--5"],
+    [
+        "=1+2",
+        "+SUM(A1)",
+        "-1+2",
+        "@cmd",
+        "\t=x",
+        "\rx",
+        "-",
+        "=",
+        "--5",
+        # Phone numbers, one way: a leading + is always text.
+        "+7 (495) 123-45-67",
+        "+79161234567",
+        "+7",
+        "+1e5",
+        # Leading apostrophes do not hide a trigger (and keep the rule reversible).
+        "'=x",
+        "''+7",
+    ],
 )
 def test_cells_starting_with_a_trigger_get_a_quote_prefix(cell: str) -> None:
     assert neutralise(cell) == "'" + cell
 
 
-@pytest.mark.parametrize("cell", ["-12.5", "+7", "-0", "-.5", "+1e5", "-3,5", "12", "", "a=b", "'=x"])
-def test_plain_numbers_and_harmless_cells_are_unchanged(cell: str) -> None:
+@pytest.mark.parametrize("cell", ["-12.5", "-0", "-.5", "-1e5", "-3,5", "12", "", "a=b", "'x", "8 (495) 1"])
+def test_negative_numbers_and_harmless_cells_are_unchanged(cell: str) -> None:
     assert neutralise(cell) == cell
 
 
 def test_one_search_decides_exactly_when_a_row_or_column_needs_changes() -> None:
     """The fast pre-check must agree with the per-cell rule, or formulas would slip through."""
     groups = [
+        ["-12.5", "-7", "x"],
         ["-12.5", "+7", "x"],
+        ["'=x", "a"],
         ["a", "=1"],
         ["-1e3", "@a"],
         ["b", "-"],
@@ -44,3 +64,19 @@ def test_one_search_decides_exactly_when_a_row_or_column_needs_changes() -> None
 
 def test_neutralise_all_counts_the_cells_it_changed() -> None:
     assert neutralise_all(["=a", "-1", "@b", "c"]) == (["'=a", "-1", "'@b", "c"], 2)
+
+
+@pytest.mark.parametrize(
+    "cell", ["=1+2", "+79161234567", "'=x", "''@y", "-12.5", "'", "'abc", "", "plain", "-", "\t=x"]
+)
+def test_restore_gives_back_exactly_what_the_user_wrote(cell: str) -> None:
+    from service.csvkit.sanitize import restore
+
+    assert restore(neutralise(cell)) == cell
+
+
+def test_a_prejoined_column_with_a_trailing_nul_is_judged_the_same() -> None:
+    values = ["-1", "''+7", "x"]
+    joined = "".join("\x00" + value for value in values) + "\x00"
+    assert neutralise_all(values, joined) == neutralise_all(values) == (["-1", "'''+7", "x"], 1)
+    assert neutralise_all(["-1", "x"], "\x00-1\x00x\x00", values_of=lambda: 1 / 0) == (None, 0)  # type: ignore[arg-type, return-value]

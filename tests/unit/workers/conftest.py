@@ -117,9 +117,7 @@ class JobWorld:
         assert queued_job is not None
         return queued_job
 
-    async def done_job(
-        self, *, summary_text: str = "3 rows × 3 columns (utf-8, comma, with a header row)."
-    ) -> Job:
+    async def done_job(self) -> Job:
         """A job its worker finished (results stored) and then died before sending anything."""
         job = await self.job()
         claimed = await self.repo.claim_job(job.id, self.settings.job_lease_seconds)
@@ -131,7 +129,7 @@ class JobWorld:
             job.id,
             cleaned_key=keys[0],
             profile_key=keys[1],
-            summary={"rows_in": 3, "rows_out": 2, "columns": 3, "text": summary_text},
+            summary={"rows_in": 3, "rows_out": 2, "columns": 3},
             attempt=claimed.token,
         )
         assert done is not None

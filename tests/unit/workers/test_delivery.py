@@ -3,6 +3,7 @@ recorded as it is sent, and a deliverer that takes over sends only what was not 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from service.db import JobStatus
@@ -36,10 +37,25 @@ def test_file_names_lose_control_characters_quotes_and_path_parts() -> None:
     assert len(safe_stem("x" * 500 + ".csv")) == 64
 
 
-def test_the_caption_leads_with_the_job_id_says_a_resend_and_fits_telegrams_limit() -> None:
-    assert result_caption("abc123", "x" * 5000).startswith("Job abc123\n")
-    assert len(result_caption("abc123", "x" * 5000)) == 1024
-    assert result_caption("abc123", "3 rows", resend=True) == "Job abc123 (sent again)\n3 rows"
+async def test_the_caption_leads_with_the_job_id_says_a_resend_and_fits_telegrams_limit(
+    world: JobWorld,
+) -> None:
+    job = await world.done_job()
+    column = {
+        "position": 1, "name": "x" * 40, "type": "string", "values": 2, "null_share": 0.0,
+        "distinct": 2, "distinct_is_exact": True, "samples": ["y" * 40],
+    }  # fmt: skip
+    wide = replace(
+        job,
+        summary={**(job.summary or {}), "columns": 300, "column_profiles": [column] * 300},
+    )
+    first = result_caption(wide).as_kwargs()["text"]
+    again = result_caption(wide, resend=True).as_kwargs()["text"]
+    assert first.startswith(f"Job {job.id}\n") and again.startswith(f"Job {job.id} (sent again)\n")
+    assert len(first) <= 1024 and len(again) <= 1024
+    assert first.split("\n", 1)[1] == again.split("\n", 1)[1], "a resend says what the first said"
+    # The per-column block is a monospace entity, never markup inside the text.
+    assert [e.type for e in result_caption(wide).as_caption_kwargs()["caption_entities"]] == ["pre"]
 
 
 async def test_a_job_whose_profile_cannot_be_sent_stays_done_and_gets_it_later(
@@ -140,12 +156,11 @@ async def test_the_in_flight_document_is_the_only_repeat_and_its_caption_agrees_
 async def test_a_result_stranded_before_any_document_is_sent_again_with_the_same_summary(
     world: JobWorld,
 ) -> None:
-    job = await world.done_job(summary_text="3 rows × 3 columns (utf-8, comma, with a header row).")
+    job = await world.done_job()
     await _sweep_once_the_lease_is_over(world)
     cleaned, profile = world.documents()
-    assert (
-        cleaned.caption == f"Job {job.id} (sent again)\n3 rows × 3 columns (utf-8, comma, with a header row)."
-    )
+    assert cleaned.caption == result_caption(job, resend=True).as_kwargs()["text"]
+    assert cleaned.caption.startswith(f"Job {job.id} (sent again)\n2 rows × 3 columns")
     assert _is_profile(profile)
     assert (await world.repo.get_job(job.id)).delivered_at is not None
     await _sweep_once_the_lease_is_over(world)

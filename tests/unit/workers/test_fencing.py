@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from service.db import Job, JobStatus
-from service.errors import StorageUnavailableError
+from service.errors import StorageNotFoundError, StorageUnavailableError
 from tests.unit.workers.conftest import JobWorld
 
 
@@ -86,3 +87,32 @@ async def test_a_refused_lease_renewal_stops_the_job_at_once(world: JobWorld, mo
     _assert_silent(world)
     assert world.sample("csvbot_job_writes_fenced_total", write="renew") == 1
     assert (await world.repo.get_job(job.id)).attempts == 2
+
+
+async def test_a_job_cancelled_while_a_stage_runs_stops_as_cancelled_not_fenced(
+    world: JobWorld, monkeypatch: Any, tmp_path: Path
+) -> None:
+    """A cancel ends the row, so the next lease renewal is refused: that stops the job at once
+    (no waiting for the stage to end), as cancelled — its files removed, the user told — and is
+    not counted as a lost claim."""
+    job = await world.job()
+    stalled = asyncio.Event()
+
+    async def hangs(*args: Any, **kwargs: Any) -> Any:
+        stalled.set()
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(world.storage, "download_to_file", hangs)
+    runner = world.runner()
+    runner.lease_seconds = 0.3  # renewals every 0.1 s
+    task = asyncio.create_task(runner.run(job.id, {}))
+    await asyncio.wait_for(stalled.wait(), 10)
+    assert await world.repo.cancel_job(job.id, world.user.id) is not None
+    await asyncio.wait_for(task, 10)  # ends on its own, long before the 60 s download
+    assert world.documents() == []
+    assert any("cancelled" in t for t in world.texts()), world.texts()
+    assert world.sample("csvbot_job_writes_fenced_total", write="renew") == 0
+    assert world.sample("csvbot_jobs_total", outcome="rejected") == 1
+    monkeypatch.undo()
+    with pytest.raises(StorageNotFoundError):  # the cancelled job's input is deleted
+        await world.storage.download_to_file(job.input_key or "", tmp_path)

@@ -1,0 +1,1 @@
+"""Users' control over their jobs and data: cancelling, deleting everything, retention."""
