@@ -72,7 +72,12 @@ async def test_redis_restarted_empty_mid_load_still_delivers_every_result_once(s
     print(f"tasks lost with the stream: {lost}; all {UPLOADS} results {elapsed:.1f} s after resuming")
     assert lost == UPLOADS // 2
     assert cleaned == [1] * UPLOADS and profiles == [1] * UPLOADS
-    assert (await worker.metric("csvbot_jobs_requeued_total", {"reason": "task_lost"}) or 0) >= lost
+    # Each lost task comes back through the sweeper, as a lost task or (when its row was caught
+    # between states) a kick retried or an upload never queued.
+    requeued = 0.0
+    for reason in ("task_lost", "kick_failed", "never_queued"):
+        requeued += await worker.metric("csvbot_jobs_requeued_total", {"reason": reason}) or 0
+    assert requeued >= lost
 
 
 async def test_a_worker_killed_between_the_documents_resends_only_the_missing_one(stack: Stack) -> None:
