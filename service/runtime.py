@@ -114,12 +114,16 @@ class Telemetry:
                 # The simulator draws a live view on the terminal: its logs go to LOG_FILE only.
                 stream=sys.stderr if log_to_stderr else _Discard(),
             )
-        tracing_rt = None if settings.telemetry == "minimal" else setup_tracing(
-            service_name=f"csvbot-{service}",
-            version=ver,
-            endpoint=settings.otel_exporter_otlp_endpoint,
-            # Traces the coroutines and to_thread calls named in OTEL_PYTHON_ASYNCIO_* variables.
-            instrument_asyncio=True,
+        tracing_rt = (
+            None
+            if settings.telemetry == "minimal"
+            else setup_tracing(
+                service_name=f"csvbot-{service}",
+                version=ver,
+                endpoint=settings.otel_exporter_otlp_endpoint,
+                # Traces the coroutines and to_thread calls named in OTEL_PYTHON_ASYNCIO_* variables.
+                instrument_asyncio=True,
+            )
         )
         health = HealthState()
         server = None

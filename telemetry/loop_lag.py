@@ -57,9 +57,7 @@ class LoopLagMonitor:
         self._last_tick = time.monotonic()
         self._stop.clear()
         self._task = self._loop.create_task(self._run(), name="csvbot-loop-lag-monitor")
-        self._watchdog = threading.Thread(
-            target=self._watch, name="csvbot-loop-watchdog", daemon=True
-        )
+        self._watchdog = threading.Thread(target=self._watch, name="csvbot-loop-watchdog", daemon=True)
         self._watchdog.start()
 
     async def stop(self) -> None:
@@ -122,7 +120,5 @@ class LoopLagMonitor:
         frame = sys._current_frames().get(self._loop_thread_id)
         if frame is not None:
             stack = traceback.extract_stack(frame)[-3:]
-            parts.append(
-                " <- ".join(f"{f.name} ({f.filename}:{f.lineno})" for f in reversed(stack))
-            )
+            parts.append(" <- ".join(f"{f.name} ({f.filename}:{f.lineno})" for f in reversed(stack)))
         return " in ".join(parts) if parts else "unknown code"

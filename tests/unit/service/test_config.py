@@ -70,7 +70,12 @@ def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path) -> None:
     env = {**os.environ, "SUPABASE_SESSION_LIMIT": "0"}
     proc = subprocess.run(
         [sys.executable, "-m", "service", "migrate"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0, proc.stderr

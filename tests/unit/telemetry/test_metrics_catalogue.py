@@ -72,12 +72,7 @@ def test_labelled_series_exist_before_anything_happens(registry: CollectorRegist
     """Pre-initialised series read 0, so rate() and alerts see zeros instead of no data."""
     Metrics(registry, process_metrics=False)
     assert registry.get_sample_value("csvbot_jobs_total", {"outcome": "failed"}) == 0.0
-    assert (
-        registry.get_sample_value(
-            "csvbot_storage_timeouts_total", {"operation": "download"}
-        )
-        == 0.0
-    )
+    assert registry.get_sample_value("csvbot_storage_timeouts_total", {"operation": "download"}) == 0.0
 
 
 def test_unknown_service_name_is_refused(registry: CollectorRegistry) -> None:
