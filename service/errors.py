@@ -34,6 +34,12 @@ class RetryableError(CsvbotError):
     retryable = True
 
 
+class OutageError(RetryableError):
+    """A dependency is down or too slow (storage, the database, Telegram, the broker): the same
+    work succeeds once it is back, so a job waits the outage out instead of using up its
+    attempts (JOB_OUTAGE_RIDE_OUT_SECONDS)."""
+
+
 class PermanentError(CsvbotError):
     """A failure that the same input will always meet: do not retry."""
 
@@ -57,7 +63,7 @@ class ConfigError(PermanentError):
 # --- storage -------------------------------------------------------------------------------
 
 
-class StorageTimeoutError(RetryableError):
+class StorageTimeoutError(OutageError):
     """A storage operation did not finish within its deadline."""
 
     kind = "storage_timeout"
@@ -66,7 +72,7 @@ class StorageTimeoutError(RetryableError):
     user_message = "File storage is slow right now. Please try again in a minute."
 
 
-class StorageUnavailableError(RetryableError):
+class StorageUnavailableError(OutageError):
     """Storage answered 5xx, reset the connection or could not be reached."""
 
     kind = "storage_unavailable"
@@ -96,14 +102,14 @@ class StorageIntegrityError(RetryableError):
 # --- database ------------------------------------------------------------------------------
 
 
-class DatabaseUnavailableError(RetryableError):
+class DatabaseUnavailableError(OutageError):
     """The database cannot be reached or dropped the connection."""
 
     kind = "db_unavailable"
     user_message = "Our database is unavailable right now. Please try again in a few minutes."
 
 
-class PoolExhaustedError(RetryableError):
+class PoolExhaustedError(OutageError):
     """No database session became free within the acquire timeout."""
 
     kind = "db_pool_exhausted"
@@ -188,7 +194,7 @@ class FloodLimitedError(PermanentError):
     user_message = "You're sending messages too fast. Please wait a few seconds."
 
 
-class TelegramUnavailableError(RetryableError):
+class TelegramUnavailableError(OutageError):
     """The Telegram Bot API failed (5xx or network) after our retries."""
 
     kind = "telegram_unavailable"
@@ -197,7 +203,7 @@ class TelegramUnavailableError(RetryableError):
 # --- the job queue and per-user quotas ----------------------------------------------------
 
 
-class BrokerUnavailableError(RetryableError):
+class BrokerUnavailableError(OutageError):
     """The task broker (Redis) could not take a job."""
 
     kind = "broker_unavailable"
@@ -209,6 +215,8 @@ class QuotaExceededError(PermanentError):
 
     kind = "quota_exceeded"
     user_message = "You have reached your upload quota. Please wait a little and try again."
+
+
 class ProcessingTimeoutError(PermanentError):
     """A job's CSV processing ran past JOB_PROCESS_TIMEOUT_SECONDS and was stopped."""
 

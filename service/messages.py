@@ -162,6 +162,13 @@ def retrying(job_id: str, attempt: int, max_attempts: int) -> str:
     ).format(job_id=job_id, attempt=attempt + 1, max_attempts=max_attempts)
 
 
+def waiting_out_outage(job_id: str) -> str:
+    return _(
+        "Job {job_id}: part of our service is unavailable for a moment; the job goes on by itself "
+        "when it is back. Your file is safe, no need to send it again."
+    ).format(job_id=job_id)
+
+
 def failed(job_id: str, reason: str) -> str:
     return _("Job {job_id} could not be completed. {reason}").format(job_id=job_id, reason=reason)
 

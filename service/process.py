@@ -30,7 +30,7 @@ from service.i18n.catalog import i18n
 from service.readiness import Check, ReadinessProbe
 from service.runtime import Telemetry
 from service.storage import build_storage
-from service.telegram import build_bot
+from service.telegram import build_bot, shut_down_session
 from service.workers.broker import ConsumerState, build_broker, make_kick
 from service.workers.csv_pool import open_csv_executor
 from service.workers.reaper import Reaper
@@ -71,7 +71,7 @@ async def open_process(
     i18n()  # catalogues and locale data loaded before any update or job needs them
     async with contextlib.AsyncExitStack() as stack:
         bot = build_bot(settings, metrics)
-        stack.push_async_callback(bot.session.close)
+        stack.push_async_callback(shut_down_session, bot)
         repo = await open_repo(settings, metrics, application_name=f"csvbot-{role}")
         stack.push_async_callback(repo.aclose)
         # The pool is sized to this process's share of the service's connection budget.

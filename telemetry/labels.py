@@ -83,7 +83,14 @@ DB_QUERIES: tuple[str, ...] = (
     "budget_lease",
 )
 #: The job path's recovery queries (service/db/recovery.py): the sweeper and the delivery step.
-DB_QUERIES = (*DB_QUERIES, "sweep_jobs", "claim_delivery", "record_delivery", "list_deliveries")
+DB_QUERIES = (
+    *DB_QUERIES,
+    "sweep_jobs",
+    "claim_delivery",
+    "record_delivery",
+    "renew_delivery",
+    "list_deliveries",
+)
 DB_BACKENDS: tuple[str, ...] = ("sqlite", "postgres")
 #: Who decided about the session limit: an operator (/limit), the Alertmanager webhook
 #: (SESSION_LIMIT_TUNING=alerts) or the in-process controller (SESSION_LIMIT_TUNING=adaptive).
@@ -154,8 +161,9 @@ DELETION_REASONS: tuple[str, ...] = ("cancel", "user_delete", "retention")
 
 # --- the job path: sweeper, fencing, delivery, broker ------------------------------------------
 #: The sweeper's reasons: a queued job whose task was lost, a received job never queued, and a
-#: kick that failed earlier and was retried.
-REQUEUE_REASONS = (*REQUEUE_REASONS, "task_lost", "never_queued", "kick_failed")
+#: kick that failed earlier and was retried; and a job riding out an outage (its attempt given
+#: back, JOB_OUTAGE_RIDE_OUT_SECONDS).
+REQUEUE_REASONS = (*REQUEUE_REASONS, "task_lost", "never_queued", "kick_failed", "outage")
 #: Writes refused to a worker whose claim is no longer current (fencing).
 FENCED_WRITES: tuple[str, ...] = ("finish", "fail", "renew", "deliver")
 #: How one delivery attempt of a job's result ended.

@@ -293,6 +293,11 @@ PREFS_LOOKUP_TIMEOUT_SECONDS = 1.0
 #: told to send it again: 10 minutes outlasts a restart or failover of any of them, and is short
 #: enough that a user still remembers the file.
 SPOOL_MAX_AGE_SECONDS = 600.0
+#: A job whose attempt failed because a dependency was down (storage, the database, Telegram, the
+#: broker) gets that attempt back while it is younger than this, and tries again after a backoff
+#: that grows with its age: the same bound as a spooled upload's, so an outage the bot's spool
+#: outlives never uses up a job's JOB_MAX_ATTEMPTS either. Past it, attempts count as usual.
+JOB_OUTAGE_RIDE_OUT_SECONDS = SPOOL_MAX_AGE_SECONDS
 #: Ceiling of the jittered backoff between attempts to finish a spooled upload: a dependency that
 #: comes back is noticed within this long, and 100 waiting uploads make ~10 attempts per second.
 SPOOL_RETRY_CAP_SECONDS = 10.0

@@ -136,6 +136,9 @@ class Job:
     progress_message_id: int | None = None
     #: When the sweeper last put a task on the queue for this queued job (its own was lost).
     kicked_at: datetime | None = None
+    #: Attempts an outage ended while the job could ride it out: not counted against
+    #: JOB_MAX_ATTEMPTS (``attempts`` still counts every claim; it is the fencing token).
+    outage_retries: int = 0
     #: Claims of the delivery of a done job: the fencing token of whoever sends its result.
     delivery_attempts: int = 0
     #: Until when the current deliverer holds the delivery (``None``: nobody; or delivered).

@@ -79,10 +79,22 @@ class RecoveryQueries:
     async def record_document_delivered(self, job_id: str, document: str, *, delivery_attempt: int) -> bool:
         params = {"id": job_id, "document": document, "attempt": delivery_attempt, "now": self._clock()}
         async with self._query("record_delivery") as db, db.transaction():
-            if await db.fetch_one(sql.GUARD_DELIVERY, params) is None:
-                return False
+            current = await db.fetch_one(sql.GUARD_DELIVERY, params) is not None
+            # Recorded even for a claim taken over: the document did reach the user, and a
+            # record keeps the new deliverer from sending it again.
             await db.fetch_all(sql.RECORD_DOCUMENT, params)
-        return True
+        return current
+
+    async def renew_delivery(self, job_id: str, *, delivery_attempt: int, lease_seconds: float) -> bool:
+        now = self._clock()
+        params = {
+            "id": job_id,
+            "attempt": delivery_attempt,
+            "lease": now + timedelta(seconds=lease_seconds),
+            "now": now,
+        }
+        async with self._query("renew_delivery") as db:
+            return await db.fetch_one(sql.RENEW_DELIVERY, params) is not None
 
     async def delivered_documents(self, job_id: str) -> frozenset[str]:
         async with self._query("list_deliveries") as db:

@@ -169,12 +169,22 @@ class Repository(UserDataStore, Protocol):
         ...
 
     async def fail_job(
-        self, job_id: str, *, kind: str, message: str, retryable: bool, attempt: int | None = None
+        self,
+        job_id: str,
+        *,
+        kind: str,
+        message: str,
+        retryable: bool,
+        attempt: int | None = None,
+        outage: bool = False,
     ) -> Job | None:
         """Record a failure: a retryable failure of a ``running`` job with attempts left goes back
         to ``queued`` (the caller enqueues it again); anything else ends ``rejected`` (input error
-        kinds) or ``failed``. ``None`` if the job was already final, or — with ``attempt`` — if
-        the caller's claim is no longer the current one (then nothing changed).
+        kinds) or ``failed``. ``outage``: the attempt ended because a dependency was down; a job
+        younger than JOB_OUTAGE_RIDE_OUT_SECONDS then goes back to ``queued`` even from its last
+        attempt, which is not counted against JOB_MAX_ATTEMPTS (``outage_retries`` grows).
+        ``None`` if the job was already final, or — with ``attempt`` — if the caller's claim is no
+        longer the current one (then nothing changed).
         """
         ...
 
@@ -204,8 +214,15 @@ class Repository(UserDataStore, Protocol):
     # --- recovery: delivery, fenced by the delivery token -----------------------------------
 
     async def record_document_delivered(self, job_id: str, document: str, *, delivery_attempt: int) -> bool:
-        """Record that one result document (``models.RESULT_DOCUMENTS``) reached the user;
-        ``False`` (nothing recorded) if ``delivery_attempt`` is no longer the current claim."""
+        """Record that one result document (``models.RESULT_DOCUMENTS``) reached the user. The
+        record is kept whoever sent it; ``False`` if ``delivery_attempt`` is no longer the current
+        claim (the caller must send nothing more)."""
+        ...
+
+    async def renew_delivery(self, job_id: str, *, delivery_attempt: int, lease_seconds: float) -> bool:
+        """Extend the delivery lease of the current deliverer to ``lease_seconds`` from now;
+        ``False`` if ``delivery_attempt`` is no longer the current claim (or the job is delivered
+        or given up): the caller must send nothing more."""
         ...
 
     async def delivered_documents(self, job_id: str) -> frozenset[str]:

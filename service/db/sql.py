@@ -63,12 +63,13 @@ WHERE id = :id AND status = 'received'
 RETURNING *
 """
 
-# attempts < max: a job never starts more often than JOB_MAX_ATTEMPTS, even when a dead worker's
-# task is redelivered straight to another worker without the reaper's help.
+# A job never starts more often than JOB_MAX_ATTEMPTS (not counting the attempts an outage ended,
+# outage_retries), even when a dead worker's task is redelivered straight to another worker
+# without the reaper's help.
 CLAIM_JOB = """
 UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = :now, updated_at = :now,
                 lease_expires_at = :lease_expires_at
-WHERE id = :id AND attempts < :max_attempts
+WHERE id = :id AND attempts - outage_retries < :max_attempts
   AND (status = 'queued' OR (status = 'running' AND lease_expires_at < :now))
 RETURNING *
 """
@@ -107,21 +108,26 @@ RETURNING *
 """
 )
 
-_RETRY_SET = """
+# An attempt an outage ended (:outage = 1) of a job created after :outage_cutoff is given back
+# (outage_retries): it is retried even when it was the last one.
+_RIDES_OUT = "(:outage = 1 AND created_at >= :outage_cutoff)"
+_RETRY_SET = f"""
 UPDATE jobs SET status = 'queued', queued_at = :now, updated_at = :now, lease_expires_at = NULL,
-                error_kind = :error_kind, error_message = :error_message
-"""
+                error_kind = :error_kind, error_message = :error_message,
+                outage_retries = outage_retries + CASE WHEN {_RIDES_OUT} THEN 1 ELSE 0 END
+"""  # noqa: S608
 RETRY_JOB = (
     _RETRY_SET
-    + """
-WHERE id = :id AND status = 'running' AND attempts < :max_attempts
+    + f"""
+WHERE id = :id AND status = 'running' AND (attempts - outage_retries < :max_attempts OR {_RIDES_OUT})
 RETURNING *
 """
 )
 RETRY_JOB_FENCED = (
     _RETRY_SET
-    + """
-WHERE id = :id AND status = 'running' AND attempts < :max_attempts AND attempts = :attempt
+    + f"""
+WHERE id = :id AND status = 'running' AND (attempts - outage_retries < :max_attempts OR {_RIDES_OUT})
+  AND attempts = :attempt
 RETURNING *
 """
 )
@@ -154,14 +160,14 @@ RETURNING *
 REQUEUE_STALE = """
 UPDATE jobs SET status = 'queued', queued_at = :now, updated_at = :now, lease_expires_at = NULL,
                 error_kind = :error_kind, error_message = :error_message
-WHERE status = 'running' AND lease_expires_at < :now AND attempts < :max_attempts
+WHERE status = 'running' AND lease_expires_at < :now AND attempts - outage_retries < :max_attempts
 RETURNING *
 """
 
 FAIL_STALE = """
 UPDATE jobs SET status = 'failed', finished_at = :now, updated_at = :now, lease_expires_at = NULL,
                 error_kind = :error_kind, error_message = :error_message
-WHERE status = 'running' AND lease_expires_at < :now AND attempts >= :max_attempts
+WHERE status = 'running' AND lease_expires_at < :now AND attempts - outage_retries >= :max_attempts
 RETURNING *
 """
 
@@ -225,6 +231,13 @@ MARK_DELIVERED_FENCED = """
 UPDATE jobs SET delivered_at = :now, updated_at = :now, delivery_lease_expires_at = NULL
 WHERE id = :id AND status = 'done' AND delivered_at IS NULL AND delivery_attempts = :attempt
 RETURNING *
+"""
+# The current deliverer extends its lease while it sends (retries and 429 waits can outlast it).
+RENEW_DELIVERY = """
+UPDATE jobs SET delivery_lease_expires_at = :lease, updated_at = :now
+WHERE id = :id AND status = 'done' AND delivered_at IS NULL AND delivery_error IS NULL
+  AND delivery_attempts = :attempt
+RETURNING id
 """
 # A failed delivery attempt: the lease now ends at the next try, so the sweeper retries then.
 RELEASE_DELIVERY = """
@@ -294,6 +307,7 @@ def job_from_row(row: Mapping[str, Any]) -> Job:
         file_size=int(row["file_size"]),
         status=JobStatus(row["status"]),
         attempts=int(row["attempts"]),
+        outage_retries=int(row["outage_retries"]),
         created_at=_required_timestamp(row["created_at"]),
         updated_at=_required_timestamp(row["updated_at"]),
         queued_at=_timestamp(row["queued_at"]),

@@ -38,6 +38,7 @@ from service.db.recovery import RecoveryQueries
 from service.db.repository import LimitSource
 from service.db.userdata import UserDataQueries
 from service.errors import ConfigError, InternalError, JobNotFoundError
+from telemetry import slo
 from telemetry.labels import LIMIT_CHANGE_SOURCES
 from telemetry.metrics import Metrics
 
@@ -320,7 +321,14 @@ class SqlRepository(RecoveryQueries, SessionLimitQueries, UserDataQueries, ABC):
         return await self._transition("update_job", sql.MARK_DELIVERED_FENCED, params)
 
     async def fail_job(
-        self, job_id: str, *, kind: str, message: str, retryable: bool, attempt: int | None = None
+        self,
+        job_id: str,
+        *,
+        kind: str,
+        message: str,
+        retryable: bool,
+        attempt: int | None = None,
+        outage: bool = False,
     ) -> Job | None:
         error: dict[str, Any] = {"error_kind": kind, "error_message": message[:ERROR_MESSAGE_MAX_CHARS]}
         if attempt is not None:
@@ -331,7 +339,14 @@ class SqlRepository(RecoveryQueries, SessionLimitQueries, UserDataQueries, ABC):
         row = exists = None
         async with self._query("fail_job") as db, db.transaction():
             if retryable:
-                retry = {"id": job_id, "now": now, "max_attempts": self._max_attempts, **error}
+                retry = {
+                    "id": job_id,
+                    "now": now,
+                    "max_attempts": self._max_attempts,
+                    "outage": int(outage),
+                    "outage_cutoff": now - timedelta(seconds=slo.JOB_OUTAGE_RIDE_OUT_SECONDS),
+                    **error,
+                }
                 row = await db.fetch_one(retry_sql, retry)
             if row is None:
                 end = {"id": job_id, "now": now, "status": final_status_for(kind).value, **error}

@@ -4,6 +4,6 @@ A worker needs only this: :func:`build_bot` and the session middleware that meas
 retries every API call. The bot process adds the dispatcher (:mod:`service.bot`) on top.
 """
 
-from service.telegram.client import build_bot
+from service.telegram.client import build_bot, shut_down_session
 
-__all__ = ["build_bot"]
+__all__ = ["build_bot", "shut_down_session"]

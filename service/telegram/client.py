@@ -6,6 +6,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.utils.token import TokenValidationError
+from aiohttp import ClientConnectionError, ClientSession
 
 from service.config import Settings
 from service.errors import ConfigError
@@ -13,14 +14,44 @@ from service.telegram.api_session import TelemetryRequestMiddleware
 from telemetry.metrics import Metrics
 
 
+class ProcessSession(AiohttpSession):
+    """The process's one HTTP session to the Bot API, closed for good at shutdown.
+
+    aiogram's session opens a new aiohttp ``ClientSession`` on the next request after ``close()``:
+    a send that outlives shutdown (a late notification, a retry) would open one that nothing
+    closes. After :meth:`shut_down` such a request fails at once instead, as a network error the
+    callers already handle.
+    """
+
+    _shut_down = False
+
+    async def shut_down(self) -> None:
+        self._shut_down = True
+        await self.close()
+
+    async def create_session(self) -> ClientSession:
+        if self._shut_down:
+            raise ClientConnectionError("the Bot API session is closed: this process is shutting down")
+        return await super().create_session()
+
+
 def build_bot(settings: Settings, metrics: Metrics) -> Bot:
     """A ``Bot`` whose every API call is measured, traced and retried on 429/5xx."""
     if settings.bot_token is None or not settings.bot_token.get_secret_value():
         raise ConfigError("BOT_TOKEN", "is required to talk to Telegram (get one from @BotFather)")
     api = TelegramAPIServer.from_base(settings.telegram_api_url) if settings.telegram_api_url else PRODUCTION
-    session = AiohttpSession(api=api)
+    session = ProcessSession(api=api)
     session.middleware(TelemetryRequestMiddleware(metrics))
     try:
         return Bot(token=settings.bot_token.get_secret_value(), session=session)
     except TokenValidationError:
         raise ConfigError("BOT_TOKEN", "is not a bot token (expected digits:secret)") from None
+
+
+async def shut_down_session(bot: Bot) -> None:
+    """Close ``bot``'s session for good (see :class:`ProcessSession`)."""
+    session = bot.session
+    if isinstance(session, ProcessSession):
+        await session.shut_down()
+    else:
+        await session.close()

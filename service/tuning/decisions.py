@@ -93,9 +93,15 @@ class Decisions:
         return decision
 
     async def drain(self) -> None:
-        """Let messages being sent finish (bounded), at shutdown."""
-        if self._sending:
-            await asyncio.wait(set(self._sending), timeout=DRAIN_SECONDS)
+        """Let messages being sent finish (bounded), at shutdown; cancel what is left, so that no
+        send outlives the Bot session closed after this (aiohttp would open a new one, unclosed)."""
+        if not self._sending:
+            return
+        _, late = await asyncio.wait(set(self._sending), timeout=DRAIN_SECONDS)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=DRAIN_SECONDS)
 
 
 def notify_admins(bot: Bot, admin_ids: tuple[int, ...]) -> Notify:

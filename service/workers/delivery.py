@@ -1,9 +1,11 @@
 """Delivery: sending a done job's result to its user, as a step of its own after ``done``.
 
 ``finish_job`` hands the delivery to the finishing worker (its token is ``delivery_attempts``,
-its lease ``delivery_lease_expires_at``). Each result document that reached the user is recorded
-on its own (``job_deliveries``) right after it was sent, and the job is marked ``delivered`` after
-the last one. A delivery that fails is retried a few times in place, then released with a backoff
+its lease ``delivery_lease_expires_at``). The deliverer keeps that lease while it sends — renewed
+in the background, and once more right before each document goes out, so a deliverer whose claim
+was taken over never sends again. Each result document that reached the user is recorded on its
+own (``job_deliveries``) right after it was sent, and the job is marked ``delivered`` after the
+last one. A delivery that fails is retried a few times in place, then released with a backoff
 for the sweeper to claim again; one that dies with its worker is claimed again once its lease
 expires. A deliverer that takes over sends only the documents not recorded, marked "sent again".
 
@@ -21,7 +23,7 @@ import logging
 import random
 import re
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -97,10 +99,13 @@ class Deliverer:
         *,
         send_attempts: int = slo.DELIVERY_SEND_ATTEMPTS,
         retry_pause: Callable[[int], float] | None = None,
+        lease_seconds: float | None = None,
     ) -> None:
         self.services = services
         self.bot = bot
         self.send_attempts = send_attempts
+        #: How long a delivery claim lasts: the sweeper claims the same length.
+        self.lease_seconds = lease_seconds or services.settings.job_lease_seconds
         self._pause = retry_pause or (lambda attempt: random.uniform(0, min(8.0, 0.5 * 2**attempt)))
 
     async def deliver(self, job: Job, *, files: Mapping[str, Path] | None = None) -> str:
@@ -117,13 +122,16 @@ class Deliverer:
         metrics = self.services.metrics
         token = job.delivery_attempts
         try:
-            with tempfile.TemporaryDirectory(prefix=f"csvbot-deliver-{job.id}-") as tmp:
-                await self._send_missing(job, token, files, Path(tmp))
-            if (
-                await self._retry(lambda: self.services.repo.mark_delivered(job.id, delivery_attempt=token))
-                is None
-            ):
-                raise DeliveryFenced
+            async with self._leased(job, token):
+                with tempfile.TemporaryDirectory(prefix=f"csvbot-deliver-{job.id}-") as tmp:
+                    await self._send_missing(job, token, files, Path(tmp))
+                if (
+                    await self._retry(
+                        lambda: self.services.repo.mark_delivered(job.id, delivery_attempt=token)
+                    )
+                    is None
+                ):
+                    raise DeliveryFenced
         except DeliveryFenced:
             metrics.fenced_writes.labels("deliver").inc()
             metrics.deliveries.labels("fenced").inc()
@@ -142,6 +150,42 @@ class Deliverer:
             extra={"event": "result_delivered", "job_id": job.id, "delivery_attempt": token},
         )
         return "delivered"
+
+    @contextlib.asynccontextmanager
+    async def _leased(self, job: Job, token: int) -> AsyncIterator[None]:
+        """Renew the delivery lease every third of it while the body runs: retries, 429 waits and
+        a large document can take longer than one lease, and a lease that runs out hands the
+        delivery to another worker, which would send the same documents again."""
+        keeper = asyncio.get_running_loop().create_task(
+            self._keep_lease(job, token), name=f"delivery-lease-{job.id}"
+        )
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+    async def _keep_lease(self, job: Job, token: int) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                if not await self._renew(job, token):
+                    return  # taken over: the check before the next send refuses it
+            except Exception as exc:  # the lease has slack; the next renewal may succeed
+                log.warning(
+                    "could not extend the delivery lease",
+                    extra={
+                        "event": "delivery_lease_unrenewed",
+                        "job_id": job.id,
+                        "error": type(exc).__name__,
+                    },
+                )
+
+    async def _renew(self, job: Job, token: int) -> bool:
+        return await self.services.repo.renew_delivery(
+            job.id, delivery_attempt=token, lease_seconds=self.lease_seconds
+        )
 
     async def _send_missing(self, job: Job, token: int, files: Mapping[str, Path] | None, tmp: Path) -> None:
         metrics = self.services.metrics
@@ -199,6 +243,9 @@ class Deliverer:
     ) -> Message:
         async def send() -> Message:
             path = files[document] if files is not None else await self._download(job, document, tmp)
+            # Checked right before the document goes out: a claim taken over sends nothing more.
+            if not await self._renew(job, token):
+                raise DeliveryFenced
             return await self._send(job, document, path, caption)
 
         async def record() -> bool:

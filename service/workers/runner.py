@@ -38,7 +38,7 @@ from service.control.cancel import JobCancelledError, checkpoint, stop_cancelled
 from service.csvkit import CsvLimits, CsvResult
 from service.db import Job, JobStatus
 from service.deps import Services
-from service.errors import CsvbotError, InternalError, JobNotFoundError, RetryableError
+from service.errors import CsvbotError, InternalError, JobNotFoundError, OutageError, RetryableError
 from service.i18n.errors import exception_text
 from service.i18n.users import speaking_to
 from service.results.export import export_for_user, summary_extra
@@ -372,6 +372,9 @@ class JobRunner:
                 message=error.user_message,
                 retryable=error.retryable,
                 attempt=job.token,
+                # An outage the service outlives must not use up the job's attempts (nor make its
+                # user send the file again): the repository gives the attempt back to a young job.
+                outage=isinstance(error, OutageError),
             )
         except CsvbotError:
             log.warning(
@@ -382,20 +385,30 @@ class JobRunner:
             self._count_fenced(job, "fail")
             return "fenced"
         if updated.status is JobStatus.QUEUED:
-            metrics.jobs_requeued.labels("retry").inc()
+            outage = updated.outage_retries > job.outage_retries  # this attempt was given back
+            age = max(0.0, (_now() - job.created_at).total_seconds())
+            metrics.jobs_requeued.labels("outage" if outage else "retry").inc()
+            counted = updated.attempts - updated.outage_retries
             await progress.final(
-                messages.retrying(job.id, updated.attempts, self.services.settings.job_max_attempts)
+                messages.waiting_out_outage(job.id)
+                if outage
+                else messages.retrying(job.id, counted, self.services.settings.job_max_attempts)
             )
-            # Full-jitter backoff before the next attempt, so a storage brownout is not hammered.
             # Shutdown during the wait leaves the row queued: the sweeper queues it again.
-            await asyncio.sleep(
-                random.uniform(0, min(slo.JOB_RETRY_BACKOFF_CAP_SECONDS, 2.0**updated.attempts))
-            )
+            await asyncio.sleep(retry_backoff(counted, age if outage else None))
             await self._kick_or_leave_to_sweeper(job.id, job.trace_context or inject_context())
             return "retry"
         outcome = "rejected" if updated.status is JobStatus.REJECTED else "failed"
         await progress.final(messages.failed(job.id, exception_text(error, self.services.settings)))
         return outcome
+
+
+def retry_backoff(counted_attempts: int, outage_age_seconds: float | None) -> float:
+    """Full jitter before the next attempt, so a storage brownout is not hammered. An outage
+    retry waits longer the longer the job has waited (a quarter of its age, from 2 s), so a long
+    outage costs a few attempts a minute, not one every few seconds; both capped."""
+    ceiling = 2.0**counted_attempts if outage_age_seconds is None else max(2.0, outage_age_seconds / 4)
+    return random.uniform(0, min(slo.JOB_RETRY_BACKOFF_CAP_SECONDS, ceiling))
 
 
 class Fenced(Exception):

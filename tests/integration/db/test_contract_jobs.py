@@ -141,6 +141,58 @@ async def test_a_retryable_failure_requeues_until_the_attempts_run_out(repo: Sql
     assert failed.finished_at is not None and failed.error_message == "slow"
 
 
+async def test_attempts_an_outage_ended_are_given_back_and_the_token_still_grows(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
+    """Five attempts in a row end in a storage outage (more than JOB_MAX_ATTEMPTS): the job is
+    queued again each time, every claim gets a new token, and once the outage is over the job
+    still has all its ordinary attempts."""
+    job = await queued_job(repo)
+    tokens = []
+    for _ in range(5):
+        claimed = await repo.claim_job(job.id, LEASE)
+        assert claimed is not None
+        tokens.append(claimed.token)
+        retried = await repo.fail_job(
+            job.id,
+            kind="storage_unavailable",
+            message="down",
+            retryable=True,
+            attempt=claimed.token,
+            outage=True,
+        )
+        assert retried is not None and retried.status is JobStatus.QUEUED
+    assert tokens == [1, 2, 3, 4, 5], "a claim's token is never reused"
+    assert (await repo.get_job(job.id)).outage_retries == 5
+    # The outage is over; the job now fails for a reason of its own: three ordinary attempts.
+    for attempt in (1, 2):
+        claimed = await repo.claim_job(job.id, LEASE)
+        assert claimed is not None
+        again = await repo.fail_job(
+            job.id, kind="internal", message="bug?", retryable=True, attempt=claimed.token
+        )
+        assert again is not None and again.status is JobStatus.QUEUED, attempt
+    claimed = await repo.claim_job(job.id, LEASE)
+    assert claimed is not None
+    ended = await repo.fail_job(job.id, kind="internal", message="bug", retryable=True, attempt=claimed.token)
+    assert ended is not None and ended.status is JobStatus.FAILED and ended.attempts == 8
+    assert await repo.claim_job(job.id, LEASE) is None
+    # A worker that died in an attempt after an outage: the reaper counts the same way.
+    other = await queued_job(repo, user_id=2)
+    first = await repo.claim_job(other.id, LEASE)
+    assert first is not None
+    await repo.fail_job(
+        other.id, kind="db_unavailable", message="down", retryable=True, attempt=first.token, outage=True
+    )
+    for _ in range(3):
+        assert await repo.claim_job(other.id, LEASE) is not None
+        clock.advance(LEASE + 1)
+        stale = await repo.requeue_stale_jobs()
+        if stale.failed:
+            break
+    assert [j.id for j in stale.failed] == [other.id] and stale.failed[0].attempts == 4
+
+
 async def test_an_input_error_ends_rejected_and_any_other_error_failed(repo: SqlRepository) -> None:
     bad_file = await running_job(repo)
     broken = await running_job(repo)

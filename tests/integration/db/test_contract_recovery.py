@@ -82,7 +82,7 @@ async def test_an_undelivered_done_job_is_claimed_for_delivery_only_after_its_le
     assert (await repo.claim_deliveries(max_attempts=5, lease_seconds=LEASE)).claimed == []  # leased now
 
 
-async def test_each_document_is_recorded_once_and_only_by_the_current_deliverer(
+async def test_each_document_is_recorded_once_and_only_the_current_deliverer_goes_on(
     repo: SqlRepository, clock: FakeClock
 ) -> None:
     job_id, first = await done_job(repo)
@@ -91,10 +91,13 @@ async def test_each_document_is_recorded_once_and_only_by_the_current_deliverer(
     clock.advance(repo._settings.job_lease_seconds + 1)
     [taken] = (await repo.claim_deliveries(max_attempts=5, lease_seconds=LEASE)).claimed
     second = taken.delivery_attempts
-    # The first deliverer stalled and comes back: refused, nothing recorded, not delivered.
+    # The first deliverer stalled and comes back: told to stop, and not delivered — but the
+    # document it did send is kept, so the new claim does not send it again.
+    assert not await repo.renew_delivery(job_id, delivery_attempt=first, lease_seconds=LEASE)
     assert not await repo.record_document_delivered(job_id, "profile", delivery_attempt=first)
     assert await repo.mark_delivered(job_id, delivery_attempt=first) is None
-    assert await repo.delivered_documents(job_id) == {"cleaned"}
+    assert await repo.delivered_documents(job_id) == {"cleaned", "profile"}
+    assert await repo.renew_delivery(job_id, delivery_attempt=second, lease_seconds=LEASE)
     assert await repo.record_document_delivered(job_id, "profile", delivery_attempt=second)
     assert await repo.record_document_delivered(job_id, "profile", delivery_attempt=second)  # idempotent
     delivered = await repo.mark_delivered(job_id, delivery_attempt=second)
@@ -129,3 +132,20 @@ async def test_a_delivery_given_up_is_never_claimed_again(repo: SqlRepository, c
     clock.advance(10 * LEASE)
     claims = await repo.claim_deliveries(max_attempts=5, lease_seconds=LEASE)
     assert claims.claimed == [] and claims.abandoned == []
+
+
+async def test_a_delivery_lease_is_renewed_only_by_its_current_claim(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
+    job_id, token = await done_job(repo)
+    clock.advance(repo._settings.job_lease_seconds - 1)
+    assert await repo.renew_delivery(job_id, delivery_attempt=token, lease_seconds=LEASE)
+    clock.advance(LEASE - 1)  # past the first lease, within the renewed one: nobody may claim
+    assert (await repo.claim_deliveries(max_attempts=5, lease_seconds=LEASE)).claimed == []
+    clock.advance(2)
+    [taken] = (await repo.claim_deliveries(max_attempts=5, lease_seconds=LEASE)).claimed
+    assert not await repo.renew_delivery(job_id, delivery_attempt=token, lease_seconds=LEASE)
+    assert await repo.mark_delivered(job_id, delivery_attempt=taken.delivery_attempts) is not None
+    assert not await repo.renew_delivery(
+        job_id, delivery_attempt=taken.delivery_attempts, lease_seconds=LEASE
+    ), "a delivered job has no lease to renew"

@@ -37,8 +37,10 @@ def test_every_latency_threshold_and_slo_is_listed_for_the_bucket_check() -> Non
         "WORKER_DRAIN_SECONDS",
         # A job's processing deadline: enforced by the CSV pool, not read off a histogram.
         "JOB_PROCESS_TIMEOUT_SECONDS",
-        # The upload spool's outage bound and retry ceiling: waits, not measured latencies.
+        # The upload spool's and the jobs' outage bounds and retry ceiling: waits, not measured
+        # latencies.
         "SPOOL_MAX_AGE_SECONDS",
+        "JOB_OUTAGE_RIDE_OUT_SECONDS",
         "SPOOL_RETRY_CAP_SECONDS",
         "BUDGET_LEASE_SECONDS",
         "TUNING_COOLDOWN_SECONDS",

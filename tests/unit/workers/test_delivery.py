@@ -3,12 +3,16 @@ recorded as it is sent, and a deliverer that takes over sends only what was not 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import replace
 from typing import Any
 
+from aiogram.exceptions import TelegramServerError
+
 from service.db import JobStatus
 from service.errors import DatabaseUnavailableError
-from service.workers.delivery import document_name, result_caption, safe_stem
+from service.workers.delivery import Deliverer, document_name, result_caption, safe_stem
 from service.workers.reaper import Reaper
 from tests.unit.workers.conftest import JobWorld
 
@@ -181,3 +185,58 @@ async def test_a_chat_that_blocked_the_bot_ends_the_delivery_for_good(
     row = await world.repo.get_job(job.id)
     assert row.delivery_error is not None and "blocked" in row.delivery_error
     assert world.sample("csvbot_deliveries_total", outcome="given_up") == 1
+
+
+async def test_a_deliverer_whose_claim_was_taken_over_during_a_retry_sends_nothing_more(
+    world: JobWorld, monkeypatch: Any
+) -> None:
+    """The cleaned file's first send failed and took so long that the lease ran out: another
+    worker's sweeper claimed the delivery and sent the whole result. The first deliverer's retry
+    must not send the cleaned file a second time."""
+    job = await world.done_job()
+    send = world.bot.send_document
+    failed = False
+
+    async def first_send_fails_after_a_takeover(chat_id: int, document: Any, **kwargs: Any) -> Any:
+        nonlocal failed
+        if not failed:
+            failed = True
+            await _sweep_once_the_lease_is_over(world)  # the other worker: its sends go through
+            raise TelegramServerError(method=None, message="Bad Gateway")  # type: ignore[arg-type]
+        return await send(chat_id, document, **kwargs)
+
+    monkeypatch.setattr(world.bot, "send_document", first_send_fails_after_a_takeover)
+    assert await world.deliverer().deliver(job, files=None) == "fenced"
+    assert [_is_cleaned(e) for e in world.documents()] == [True, False], (
+        "the stalled deliverer sent the cleaned file again"
+    )
+
+
+async def test_the_delivery_lease_is_renewed_while_a_slow_send_runs(
+    world: JobWorld, monkeypatch: Any
+) -> None:
+    """A send slower than the lease (a large file, a run of 429s) keeps its claim: no other
+    worker can take the delivery over and send it again meanwhile."""
+    job = await world.done_job()
+    lease = 0.6
+    deliverer = Deliverer(world.services, world.bot, retry_pause=lambda attempt: 0.0, lease_seconds=lease)
+    send = world.bot.send_document
+    taken: list[str] = []
+
+    async def slow(chat_id: int, document: Any, **kwargs: Any) -> Any:
+        if document.filename.endswith(".cleaned.csv"):
+            # The lease taken at finish has run out.
+            world.clock.advance(world.settings.job_lease_seconds + 1)
+
+            deadline = time.monotonic() + 10.0  # generous: the keeper renews every lease / 3
+            while (await world.repo.get_job(job.id)).delivery_lease_expires_at <= world.clock():  # type: ignore[operator]
+                assert time.monotonic() < deadline, "the delivery lease was never renewed"
+                await asyncio.sleep(0.05)
+            claims = await world.repo.claim_deliveries(max_attempts=5, lease_seconds=lease)
+            taken.extend(j.id for j in claims.claimed)
+        return await send(chat_id, document, **kwargs)
+
+    monkeypatch.setattr(world.bot, "send_document", slow)
+    assert await deliverer.deliver(job, files=None) == "delivered"
+    assert taken == [], "another worker could claim the delivery while it was being sent"
+    assert len(world.documents()) == 2
