@@ -17,8 +17,10 @@ Per step it prints the cores each process used and what saturated first (simulat
 (``pip install -e '.[bench]'``) and prints the top of the profile.
 
 Needs PostgreSQL and Redis: ``--pg`` (default ``CSVBOT_TEST_PG_DSN`` or the local server) gets a
-fresh database created and dropped; ``--redis`` (default ``CSVBOT_TEST_REDIS_URL``) db 15 is
-flushed first. Usage: ``.venv/bin/python bench/capacity_bench.py [--rates 25,50,100,150]``
+fresh database created and dropped; on ``--redis`` (default ``CSVBOT_TEST_REDIS_URL``) the bench
+claims a free database index the way the e2e tests do (a lock key, ``SET NX``) and deletes only the
+job stream when done, so a test run on the same machine is never flushed.
+Usage: ``.venv/bin/python bench/capacity_bench.py [--rates 25,50,100,150]``
 """
 
 from __future__ import annotations
@@ -205,13 +207,11 @@ async def main(args: argparse.Namespace) -> None:
     await admin.execute(f'CREATE DATABASE "{name}"')
     parts = urlsplit(admin_dsn)
     dsn = urlunsplit(parts._replace(path=f"/{name}"))
-    redis = args.redis
-    try:
-        import redis.asyncio as aioredis
+    import redis.asyncio as aioredis
 
-        client = aioredis.from_url(redis)
-        await client.flushdb()
-        await client.aclose()
+    redis_url, owner = await _claim_redis_index(aioredis, args.redis)
+    args.redis = redis_url
+    try:
         settings = load_settings({}, env_file=None).model_copy(
             update={"database_url": SecretStr(dsn), "redis_url": None, "supabase_session_limit": 4}
         )
@@ -236,9 +236,41 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+        await _release_redis_index(aioredis, redis_url, owner)
     _summary(out, args)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2, default=str))  # noqa: ASYNC240 - at the end
+
+
+#: The e2e tests' convention (tests/integration/e2e/conftest.py): whoever holds this key in a
+#: database index owns that index; a crashed holder frees it when the key expires.
+REDIS_LOCK_KEY = "csvbot-e2e:owner"
+REDIS_LOCK_SECONDS = 3600
+
+
+async def _claim_redis_index(aioredis: Any, base_url: str) -> tuple[str, str]:
+    owner = f"bench-{uuid.uuid4().hex}"
+    for index in range(15, 0, -1):
+        url = urlunsplit(urlsplit(base_url)._replace(path=f"/{index}"))
+        client = aioredis.from_url(url)
+        try:
+            if await client.set(REDIS_LOCK_KEY, owner, nx=True, ex=REDIS_LOCK_SECONDS):
+                return url, owner
+        finally:
+            await client.aclose()
+    raise SystemExit("every Redis database index 1-15 is in use (tests running?); try again later")
+
+
+async def _release_redis_index(aioredis: Any, url: str, owner: str) -> None:
+    from service.workers.broker import CONSUMER_GROUP, STREAM
+
+    client = aioredis.from_url(url)
+    try:
+        await client.delete(STREAM, f"autoclaim:{CONSUMER_GROUP}:{STREAM}")
+        if await client.get(REDIS_LOCK_KEY) == owner.encode():
+            await client.delete(REDIS_LOCK_KEY)
+    finally:
+        await client.aclose()
 
 
 def _summary(out: dict[str, Any], args: argparse.Namespace) -> None:
@@ -293,7 +325,7 @@ if __name__ == "__main__":
         "--pg", default=os.environ.get("CSVBOT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
     parser.add_argument(
-        "--redis", default=os.environ.get("CSVBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+        "--redis", default=os.environ.get("CSVBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     parser.add_argument("--json", default=None)
     asyncio.run(main(parser.parse_args()))

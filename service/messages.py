@@ -169,6 +169,13 @@ def waiting_out_outage(job_id: str) -> str:
     ).format(job_id=job_id)
 
 
+def result_not_sent(job_id: str) -> str:
+    return _(
+        "Job {job_id} is done, but I could not send you its results after several tries. "
+        "Send /job {job_id} to get them."
+    ).format(job_id=job_id)
+
+
 def failed(job_id: str, reason: str) -> str:
     return _("Job {job_id} could not be completed. {reason}").format(job_id=job_id, reason=reason)
 

@@ -104,6 +104,11 @@ class UpdateQueue:
         """Set by every ``push`` and ``wake``: webhook delivery clears it and waits on it."""
         return self._arrival
 
+    @property
+    def poll_waiting(self) -> bool:
+        """Whether a ``getUpdates`` long poll is waiting for updates right now."""
+        return self._poller is not None and not self._poller.done()
+
     def wake(self) -> None:
         """Nudge webhook delivery without a new update (its configuration or capacity changed)."""
         self._arrival.set()

@@ -10,7 +10,8 @@ Runs inside the reaper's tick in every process that runs jobs, and once at start
 * a **received** job whose input is stored and that is still not queued after
   ``JOB_RECEIVED_STALE_SECONDS`` was left by a bot that stopped in between: it is queued.
 * a **done** job not delivered, whose delivery lease expired (its deliverer died, or a failed
-  attempt's backoff is over), is claimed and delivered by this process.
+  attempt's backoff is over), is claimed and delivered by this process; one past
+  DELIVERY_MAX_ATTEMPTS is given up, and its user told (best-effort) to ask for it with ``/job``.
 
 A kick that fails is remembered and tried again on the next tick, and never stops the rest of
 the list; a process that dies with such a kick pending leaves the row queued, which the next
@@ -22,11 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
+from typing import Any
 
+from service import messages
 from service.db import Job
 from service.deps import Services
+from service.i18n.users import speaking_to
 from service.workers.delivery import Deliverer
 from service.workers.runner import Kick
 from telemetry import slo
@@ -131,6 +135,7 @@ class Sweeper:
                 "result not delivered after every attempt; giving up",
                 extra={"event": "delivery_abandoned", "job_id": job.id, "attempts": job.delivery_attempts},
             )
+            self._spawn(self._tell_abandoned(job), name=f"abandoned-{job.id}")
         for job in claims.claimed:
             log.warning(
                 "result not delivered; sending it now",
@@ -140,13 +145,29 @@ class Sweeper:
                     "delivery_attempt": job.delivery_attempts,
                 },
             )
-            task = asyncio.get_running_loop().create_task(self._deliver(job), name=f"deliver-{job.id}")
-            self._deliveries.add(task)
-            task.add_done_callback(self._deliveries.discard)
+            self._spawn(self._deliver(job), name=f"deliver-{job.id}")
+
+    def _spawn(self, work: Coroutine[Any, Any, str], *, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
 
     async def _deliver(self, job: Job) -> str:
         async with self._delivery_slots:
             return await self.deliverer.deliver(job)
+
+    async def _tell_abandoned(self, job: Job) -> str:
+        """One last message, best-effort: the result exists and ``/job`` sends it on request."""
+        async with self._delivery_slots, speaking_to(self.services, job.user_id):
+            try:
+                await self.deliverer.bot.send_message(job.chat_id, messages.result_not_sent(job.id))
+            except Exception as exc:  # Telegram may be why the delivery failed: a log line, no more
+                log.warning(
+                    "could not tell the user their result was not sent",
+                    extra={"event": "abandon_notice_failed", "job_id": job.id, "error": type(exc).__name__},
+                )
+                return "unsent"
+        return "told"
 
     async def aclose(self, grace_seconds: float = 10.0) -> None:
         """Let deliveries in progress finish for up to ``grace_seconds``, then cancel them:

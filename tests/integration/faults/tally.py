@@ -24,6 +24,11 @@ def _profile(entry: TranscriptEntry) -> bool:
     return entry.document is not None and entry.document.file_name.endswith(".profile.csv")
 
 
+def _resent(entry: TranscriptEntry) -> bool:
+    """A deliverer that took over marks what it sends: "(sent again)" in the caption."""
+    return "(sent again)" in (entry.caption or "")
+
+
 @dataclass
 class Tally:
     fault: str
@@ -31,6 +36,9 @@ class Tally:
     one_result: int = 0
     duplicate: int = 0
     inflight_repeat: int = 0
+    #: Documents sent again by a deliverer that took over (each upload with repeats counts once
+    #: in ``inflight_repeat``; one upload hit by two kills repeats two documents).
+    repeated_documents: int = 0
     error: int = 0
     expired: int = 0
     nothing: int = 0
@@ -44,7 +52,8 @@ class Tally:
     def row(self) -> str:
         return (
             f"| {self.fault} | {self.uploads} | {self.one_result} | {self.duplicate} "
-            f"| {self.inflight_repeat} | {self.error} | {self.expired} | {self.nothing} "
+            f"| {self.inflight_repeat} ({self.repeated_documents}) | {self.error} | {self.expired} "
+            f"| {self.nothing} "
             f"| {self.stuck_rows} | {self.seconds:.0f} s |"
         )
 
@@ -56,13 +65,13 @@ class Tally:
             and self.error == 0
             and self.stuck_rows == 0
             and self.spool_left == 0
-            and self.inflight_repeat <= self.allowed_repeats
+            and self.repeated_documents <= self.allowed_repeats
             and self.one_result + self.inflight_repeat + self.expired == self.uploads
         )
 
 
 HEADER = (
-    "| fault | uploads | exactly one result | duplicate | in-flight repeat | error | "
+    "| fault | uploads | exactly one result | duplicate | in-flight repeat (documents) | error | "
     "spool bound (clear error) | nothing | stuck rows | time |\n|---|---|---|---|---|---|---|---|---|---|"
 )
 
@@ -71,9 +80,11 @@ def outcome(emulator: TelegramEmulator, chat_id: int) -> str:
     """``one``, ``duplicate``, ``inflight_repeat``, ``error``, ``expired``, ``nothing`` or
     ``pending`` (nothing final yet) for one upload.
 
-    A result is two documents (cleaned file, profile). Three mean one document was sent twice —
-    the one a worker was sending when it died, which Telegram cannot tell us arrived — and four
-    or more are a duplicate result.
+    A result is two documents (cleaned file, profile). More mean a document was sent again by a
+    deliverer that took over from one that died while sending it (Telegram cannot tell us that
+    it arrived): such resends say so in their caption, and each kill can cause at most one. A
+    document sent twice *without* that mark — two deliverers that each thought they were first —
+    is a duplicate result.
     """
     messages = emulator.bot_messages(chat_id)
     cleaned = sum(1 for e in messages if _cleaned(e))
@@ -88,11 +99,19 @@ def outcome(emulator: TelegramEmulator, chat_id: int) -> str:
         return "expired" if not cleaned else "duplicate"
     if cleaned == 0 or profiles == 0:
         return "pending"
+    first_cleaned = sum(1 for e in messages if _cleaned(e) and not _resent(e))
+    first_profiles = sum(1 for e in messages if _profile(e) and not _resent(e))
+    if first_cleaned > 1 or first_profiles > 1:
+        return "duplicate"
     if cleaned + profiles == 2:
         return "one"
-    if cleaned + profiles == 3:
-        return "inflight_repeat"
-    return "duplicate"
+    return "inflight_repeat"
+
+
+def repeated_documents(emulator: TelegramEmulator, chat_id: int) -> int:
+    """Documents beyond the two of one result."""
+    messages = emulator.bot_messages(chat_id)
+    return max(0, sum(1 for e in messages if _cleaned(e) or _profile(e)) - 2)
 
 
 def settled(emulator: TelegramEmulator, chat_ids: list[int]) -> bool:
@@ -103,6 +122,8 @@ def count(tally: Tally, emulator: TelegramEmulator, chat_ids: list[int]) -> None
     tally.uploads = len(chat_ids)
     for chat_id in chat_ids:
         result = outcome(emulator, chat_id)
+        if result == "inflight_repeat":
+            tally.repeated_documents += repeated_documents(emulator, chat_id)
         if result == "one":
             tally.one_result += 1
         elif result == "pending":

@@ -187,7 +187,10 @@ async def test_stop_releases_a_waiting_long_poll() -> None:
     await emulator.start()
     async with httpx.AsyncClient(base_url=f"{emulator.url}/bot{emulator.token}") as client:
         poll = asyncio.create_task(client.post("/getUpdates", json={"timeout": 50}))
-        await asyncio.sleep(0.1)
+        deadline = asyncio.get_running_loop().time() + 30  # generous: a loaded machine
+        while not emulator.state.updates.poll_waiting:
+            assert asyncio.get_running_loop().time() < deadline, "the long poll never arrived"
+            await asyncio.sleep(0.01)
         await emulator.stop()
         answer = await asyncio.wait_for(poll, 5)
 

@@ -14,6 +14,7 @@ from service.db import JobStatus
 from service.errors import DatabaseUnavailableError
 from service.workers.delivery import Deliverer, document_name, result_caption, safe_stem
 from service.workers.reaper import Reaper
+from telemetry import slo
 from tests.unit.workers.conftest import JobWorld
 
 
@@ -240,3 +241,23 @@ async def test_the_delivery_lease_is_renewed_while_a_slow_send_runs(
     assert await deliverer.deliver(job, files=None) == "delivered"
     assert taken == [], "another worker could claim the delivery while it was being sent"
     assert len(world.documents()) == 2
+
+
+async def test_a_result_given_up_after_every_attempt_tells_its_user_how_to_get_it(
+    world: JobWorld, monkeypatch: Any
+) -> None:
+    """Every delivery attempt failed: the service gives up, and the chat is not left silent."""
+    job = await world.done_job()
+    for _ in range(slo.DELIVERY_MAX_ATTEMPTS - 1):  # the finishing worker held the first
+        world.clock.advance(world.settings.job_lease_seconds + 1)
+        claims = await world.repo.claim_deliveries(
+            max_attempts=slo.DELIVERY_MAX_ATTEMPTS, lease_seconds=world.settings.job_lease_seconds
+        )
+        assert claims.abandoned == []
+    await _sweep_once_the_lease_is_over(world)
+    assert world.documents() == []
+    assert world.texts()[-1] == (
+        f"Job {job.id} is done, but I could not send you its results after several tries. "
+        f"Send /job {job.id} to get them."
+    )
+    assert world.sample("csvbot_deliveries_total", outcome="abandoned") == 1
