@@ -178,6 +178,72 @@ def worker_heartbeat_stale(timing: Timing) -> AlertRule:
     )
 
 
+#: The job path's waiting gauges (telemetry/metrics.py): every process running a reaper reports
+#: the same shared rows, so the rules read them with max().
+JOBS_OLDEST_AGE = "csvbot_jobs_oldest_age_seconds"
+RESULTS_UNDELIVERED = "csvbot_results_undelivered"
+RESULTS_UNDELIVERED_OLDEST_AGE = "csvbot_results_undelivered_oldest_age_seconds"
+BROKER_ERRORS_WINDOW = "5m"
+
+
+def jobs_stuck(timing: Timing) -> AlertRule:
+    limit = humanize_duration(slo.JOB_STUCK_SECONDS)
+    return AlertRule(
+        alert="CsvbotJobsStuck",
+        expr=f"max by (status) ({JOBS_OLDEST_AGE}) > {slo.JOB_STUCK_SECONDS:g}",
+        hold=timing.hold(slo.JOB_STUCK_FOR),
+        severity="critical",
+        summary=f"A job has waited in one status for over {limit}: its user has no result.",
+        description=(
+            "The oldest {{ $labels.status }} job has been {{ $labels.status }} for "
+            "{{ $value | humanizeDuration }} (limit "
+            f"{limit}), longer than any outage the job path rides out. Find the oldest such jobs "
+            "in the jobs table (status {{ $labels.status }}, by created_at) and look their ids up "
+            "in the logs (job_id); the runbook says what moves each status on."
+        ),
+    )
+
+
+def results_undelivered(timing: Timing) -> AlertRule:
+    limit = humanize_duration(slo.RESULT_UNDELIVERED_SECONDS)
+    count = live_value(f"max({RESULTS_UNDELIVERED})", "Some", func="humanize")
+    return AlertRule(
+        alert="CsvbotResultsUndelivered",
+        expr=f"max({RESULTS_UNDELIVERED_OLDEST_AGE}) > {slo.RESULT_UNDELIVERED_SECONDS:g}",
+        hold=timing.hold(slo.RESULT_UNDELIVERED_FOR),
+        severity="warning",
+        summary=f"Finished results have not reached their users for over {limit}.",
+        description=(
+            f"{count} done jobs have results their users have not received; the oldest finished "
+            "{{ $value | humanizeDuration }} ago. Delivery keeps failing: check the Telegram "
+            "alerts and dashboard, then the workers' event=delivery_retry log lines. Users are "
+            f"told to ask with /job after {slo.DELIVERY_MAX_ATTEMPTS} attempts."
+        ),
+    )
+
+
+def broker_receive_failing(timing: Timing) -> AlertRule:
+    window = timing.window(BROKER_ERRORS_WINDOW)
+    per_minute = slo.BROKER_RECEIVE_ERRORS_PER_SECOND_MAX * 60
+    return AlertRule(
+        alert="CsvbotBrokerReceiveFailing",
+        expr=(
+            f"sum by (instance) (rate(csvbot_broker_receive_errors_total[{window}]))\n"
+            f"> {slo.BROKER_RECEIVE_ERRORS_PER_SECOND_MAX:g}"
+        ),
+        hold=timing.hold(slo.BROKER_RECEIVE_ERRORS_FOR),
+        severity="critical",
+        summary="A worker cannot read tasks from the broker (Redis).",
+        description=(
+            "The worker on {{ $labels.instance }} fails reads from the broker at "
+            "{{ $value | humanize }}/s over the last "
+            f"{BROKER_ERRORS_WINDOW} (limit {per_minute:g} a minute): it takes no "
+            "new jobs. Check Redis (up? reachable? restarted without its data: kind=no_group), then "
+            "the worker's event=broker_receive_failed log lines. Uploads wait queued; none are lost."
+        ),
+    )
+
+
 def service_alerts(timing: Timing) -> list[AlertRule]:
     return [
         success_rate_low(timing),
@@ -187,4 +253,7 @@ def service_alerts(timing: Timing) -> list[AlertRule]:
         pool_acquire_timeouts(timing),
         queue_backlog_growing(timing),
         worker_heartbeat_stale(timing),
+        jobs_stuck(timing),
+        results_undelivered(timing),
+        broker_receive_failing(timing),
     ]

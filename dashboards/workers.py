@@ -1,4 +1,5 @@
-"""Workers: do jobs flow? Queue depth and wait, in-flight work, job time, retries, heartbeats."""
+"""Workers: do jobs flow? Queue depth and wait, in-flight work, job time, retries, heartbeats,
+and what waits too long: stuck jobs, undelivered results, a broker workers cannot read."""
 
 from __future__ import annotations
 
@@ -110,11 +111,60 @@ def health() -> Section:
     )
 
 
+def waiting() -> Section:
+    return Section(
+        "Waiting: stuck jobs, undelivered results, the broker",
+        [
+            timeseries(
+                "Oldest waiting job by status",
+                [query(f"max by (status) ({sel('csvbot_jobs_oldest_age_seconds')})", "{{status}}")],
+                unit="s",
+                lines=[(slo.JOB_STUCK_SECONDS, "red")],
+                description="How long the oldest received, queued and running job has been so (the "
+                "reaper reads the job rows every tick; every process reports the same rows). Over "
+                f"{dur(slo.JOB_STUCK_SECONDS)} for {slo.JOB_STUCK_FOR} pages.",
+                links=[runbook_link("CsvbotJobsStuck")],
+            ),
+            timeseries(
+                "Results not delivered",
+                [query(f"max({sel('csvbot_results_undelivered')})", "results")],
+                description="Done jobs whose result has not reached the user yet (delivery retries "
+                f"in progress); given up after {slo.DELIVERY_MAX_ATTEMPTS} attempts.",
+                links=[runbook_link("CsvbotResultsUndelivered")],
+            ),
+            timeseries(
+                "Oldest undelivered result",
+                [query(f"max({sel('csvbot_results_undelivered_oldest_age_seconds')})", "age")],
+                unit="s",
+                lines=[(slo.RESULT_UNDELIVERED_SECONDS, "red")],
+                description=f"Over {dur(slo.RESULT_UNDELIVERED_SECONDS)} for "
+                f"{slo.RESULT_UNDELIVERED_FOR} warns.",
+                links=[runbook_link("CsvbotResultsUndelivered")],
+            ),
+            timeseries(
+                "Broker read errors / s by instance and kind",
+                [
+                    query(
+                        rate("csvbot_broker_receive_errors_total", by=("instance", "kind")),
+                        "{{instance}} {{kind}}",
+                    )
+                ],
+                unit="reqps",
+                lines=[(slo.BROKER_RECEIVE_ERRORS_PER_SECOND_MAX, "red")],
+                description="Failed reads of workers from Redis: connection, timeout, no_group (Redis "
+                "lost its data), other. A worker above the line takes no jobs.",
+                links=[runbook_link("CsvbotBrokerReceiveFailing")],
+            ),
+        ],
+    )
+
+
 def dashboard() -> dict[str, Any]:
     return build(
         "workers",
         "csvbot / Workers",
         "Do jobs flow? Queue depth and wait, jobs in flight, job and stage time, retries and "
-        "requeues, worker heartbeats, input sizes.",
-        [queue(), jobs(), health()],
+        "requeues, worker heartbeats, input sizes; jobs waiting too long, results not delivered, "
+        "broker read errors.",
+        [queue(), jobs(), health(), waiting()],
     )

@@ -232,11 +232,13 @@ def _step(args: argparse.Namespace) -> Step:
         metrics_port: int | None,
         live: bool,
         console: Console,
-        scrape_file: Path | None = None,  # the separate run's processes are not written out yet
+        scrape_file: Path | None = None,
     ) -> Report:
         from simulate.separate_run import simulate_separate
 
-        return await simulate_separate(scenario, settings, seed=seed, live=live, console=console)
+        return await simulate_separate(
+            scenario, settings, seed=seed, live=live, console=console, scrape_file=scrape_file
+        )
 
     return separate
 

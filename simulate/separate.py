@@ -39,6 +39,7 @@ from service.config import Settings
 from simulate.driver import ChatWatcher
 from simulate.harness import REPLY_METHODS, _settings_env
 from simulate.scenarios import Scenario
+from simulate.scrape import Endpoints
 
 #: How long a service process may take to answer its first /start (imports, migrations, pool).
 START_TIMEOUT_SECONDS = 120.0
@@ -130,6 +131,8 @@ class SeparateHarness:
         #: Role → process: ``bot`` and ``worker0``…; their CPU is what the saturation report reads.
         self.processes: dict[str, asyncio.subprocess.Process] = {}
         self.metrics = ScrapedMetrics([])
+        #: Where the csvbot processes serve /metrics (for the report and a scrape file).
+        self.endpoints = Endpoints(bot=None, workers=())
 
     @property
     def has_service_metrics(self) -> bool:
@@ -190,6 +193,8 @@ class SeparateHarness:
         env = {**os.environ, **_settings_env(self.settings)}
         env.pop("LOG_FILE", None)
         urls = []
+        bot_port: int | None = None
+        worker_ports: list[int] = []
         roles = [("bot", self.command)]
         if self.settings.redis_url:
             roles += [
@@ -208,7 +213,12 @@ class SeparateHarness:
             )
             if argv[1:3] == ["-m", "service"]:
                 urls.append(f"http://127.0.0.1:{port}/metrics")
+                if role == "bot":
+                    bot_port = port
+                else:
+                    worker_ports.append(port)
         self.metrics = ScrapedMetrics(urls)
+        self.endpoints = Endpoints(bot=bot_port, workers=tuple(worker_ports))
 
     async def _wait_until_serving(self) -> None:
         """The bot is serving once it answers a /start (a probe user outside the workload)."""

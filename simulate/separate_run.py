@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import cast
 
 from rich.console import Console
@@ -16,6 +17,7 @@ from simulate.live import LiveStatus
 from simulate.report import Report, build_report
 from simulate.saturation import DRIVER, CpuMeter, PoolSampler, pressures
 from simulate.scenarios import Scenario
+from simulate.scrape import write_scrape_file
 from simulate.separate import SeparateHarness
 from telemetry.metrics import Metrics
 
@@ -35,11 +37,16 @@ async def simulate_separate(
     telemetry: str | None = None,
     command: Sequence[str] | None = None,
     workers: int = 2,
+    scrape_file: Path | None = None,
 ) -> Report:
     async with SeparateHarness(
         scenario, settings, seed=seed, telemetry=telemetry, command=command, workers=workers
     ) as h:
         assert h.settings is not None
+        console.print(f"metrics: {h.endpoints.describe()}")
+        if scrape_file is not None and h.endpoints.targets():
+            write_scrape_file(scrape_file, h.endpoints)
+            console.print(f"Prometheus scrape file: {scrape_file} (prometheus --config.file={scrape_file})")
         workload = Workload(scenario, h.emulator, seed)
         # LiveStatus reads ``metrics.registry``; the scraped registry answers the same calls.
         status = LiveStatus(workload.state, cast(Metrics, h.metrics), scenario.users, scenario.duration)
@@ -83,6 +90,7 @@ async def simulate_separate(
             loop_lag_p99=report.loop_lag_p99 if h.has_service_metrics else None,
         )
         report.cpu_cores = cpu
+        report.metrics_endpoints = h.endpoints.to_json()
         return report
 
 

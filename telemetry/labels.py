@@ -82,7 +82,8 @@ DB_QUERIES: tuple[str, ...] = (
     "set_session_limit",
     "budget_lease",
 )
-#: The job path's recovery queries (service/db/recovery.py): the sweeper and the delivery step.
+#: The job path's recovery queries (service/db/recovery.py): the sweeper, the delivery step and
+#: the reaper's ages of waiting jobs.
 DB_QUERIES = (
     *DB_QUERIES,
     "sweep_jobs",
@@ -90,6 +91,7 @@ DB_QUERIES = (
     "record_delivery",
     "renew_delivery",
     "list_deliveries",
+    "job_path_ages",
 )
 DB_BACKENDS: tuple[str, ...] = ("sqlite", "postgres")
 #: Who decided about the session limit: an operator (/limit), the Alertmanager webhook
@@ -164,6 +166,9 @@ DELETION_REASONS: tuple[str, ...] = ("cancel", "user_delete", "retention")
 #: kick that failed earlier and was retried; and a job riding out an outage (its attempt given
 #: back, JOB_OUTAGE_RIDE_OUT_SECONDS).
 REQUEUE_REASONS = (*REQUEUE_REASONS, "task_lost", "never_queued", "kick_failed", "outage")
+#: Where a job can wait unnoticed (service/db/models.py WAITING_STAGES): the unfinished statuses
+#: of ``csvbot_jobs_oldest_age_seconds``; a done job not delivered has metrics of its own.
+WAITING_STATUSES: tuple[str, ...] = ("received", "queued", "running")
 #: Writes refused to a worker whose claim is no longer current (fencing).
 FENCED_WRITES: tuple[str, ...] = ("finish", "fail", "renew", "deliver")
 #: How one delivery attempt of a job's result ended.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
@@ -73,7 +72,6 @@ class LogRecordCounters(Collector):
         self._lock = threading.Lock()
         self._sources: list[LevelCountSource] = []
         self._retired = ([0] * len(L.LOG_LEVELS), [0] * len(L.LOG_LEVELS))
-        self._created = time.time()
         registry.register(self)
 
     def attach(self, source: LevelCountSource) -> None:
@@ -108,7 +106,8 @@ class LogRecordCounters(Collector):
         for (name, documentation), values in zip((self._RECORDS, self._DROPPED), self.totals(), strict=True):
             family = CounterMetricFamily(name, documentation, labels=["level"])
             for level, value in zip(L.LOG_LEVELS, values, strict=True):
-                family.add_metric([level], value, created=self._created)
+                # No ``created``: it would export a *_created series, which csvbot turns off.
+                family.add_metric([level], value)
             yield family
 
     def describe(self) -> Iterator[CounterMetricFamily]:
@@ -454,6 +453,25 @@ class Metrics:
             "1 while this worker can read tasks from the broker, 0 while it cannot.",
             registry=r,
         )
+        # Set by the reaper each tick from the job rows (every process running one reports the
+        # same shared rows: read them with max()); 0 where nothing waits.
+        self.jobs_oldest_age = Gauge(
+            "csvbot_jobs_oldest_age_seconds",
+            "How long the oldest job in each unfinished status has been in it.",
+            ["status"],
+            registry=r,
+        )
+        _preinit(self.jobs_oldest_age, L.WAITING_STATUSES)
+        self.results_undelivered = Gauge(
+            "csvbot_results_undelivered",
+            "Done jobs whose result has not reached the user yet (and was not given up on).",
+            registry=r,
+        )
+        self.results_undelivered_oldest_age = Gauge(
+            "csvbot_results_undelivered_oldest_age_seconds",
+            "How long ago the oldest done job whose result has not reached its user finished.",
+            registry=r,
+        )
         # --- upload spool and quotas ---------------------------------------------------------
         self.spool_bytes = Gauge(
             "csvbot_spool_bytes",
@@ -639,9 +657,13 @@ _OUTCOME_SETS: dict[str, tuple[str, ...]] = {
     "csvbot_alert_webhook_alerts": L.ALERT_OUTCOMES,
     "csvbot_deliveries": L.DELIVERY_OUTCOMES,
 }
-#: Metric family → its ``kind`` values, where ``kind`` is not an error kind of service/errors.py.
-_KIND_SETS: dict[str, tuple[str, ...]] = {
-    "csvbot_broker_receive_errors": L.BROKER_RECEIVE_ERRORS,
+#: (metric family, label) → its values, where the label means something else than on the other
+#: families: ``kind`` is not an error kind, ``status`` not a Telegram answer's status, ...
+_FAMILY_SETS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("csvbot_broker_receive_errors", "kind"): L.BROKER_RECEIVE_ERRORS,
+    ("csvbot_jobs_oldest_age_seconds", "status"): L.WAITING_STATUSES,
+    ("csvbot_db_session_limit_changes", "direction"): L.LIMIT_CHANGE_DIRECTIONS,
+    ("csvbot_spool_replayed", "reason"): L.SPOOL_REPLAY_REASONS,
 }
 
 
@@ -651,10 +673,6 @@ def allowed_values_for(family: str, label: str) -> Iterable[str] | None:
         return None
     if label == "outcome":
         return _OUTCOME_SETS.get(family, L.UPDATE_OUTCOMES)
-    if label == "kind" and family in _KIND_SETS:
-        return _KIND_SETS[family]
-    if label == "direction" and family == "csvbot_db_session_limit_changes":
-        return L.LIMIT_CHANGE_DIRECTIONS
-    if label == "reason" and family == "csvbot_spool_replayed":
-        return L.SPOOL_REPLAY_REASONS
+    if (family, label) in _FAMILY_SETS:
+        return _FAMILY_SETS[family, label]
     return declared_label_values().get(label, ())

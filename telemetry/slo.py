@@ -132,6 +132,23 @@ DELIVERY_SEND_ATTEMPTS = 3
 #: Between failed delivery attempts: full jitter from 5 s, doubling, capped at 5 minutes.
 DELIVERY_BACKOFF_BASE_SECONDS = 5.0
 DELIVERY_BACKOFF_CAP_SECONDS = 300.0
+#: A job still received, queued or running this long has been dropped by the recovery that
+#: should have moved it on (the sweeper, the reaper, the outage ride-out): longer than
+#: JOB_OUTAGE_RIDE_OUT_SECONDS (10 min) plus the largest retry backoff and a few sweeps, so an
+#: outage being ridden out does not page. Page after 5 more minutes of it.
+JOB_STUCK_SECONDS = 900.0
+JOB_STUCK_FOR = "5m"
+#: A done job whose result is still not in its user's chat this long after it finished: delivery
+#: keeps failing (Telegram down or refusing). Its attempts (DELIVERY_MAX_ATTEMPTS, backoff from
+#: DELIVERY_BACKOFF_BASE_SECONDS) take a few minutes; 10 minutes is past them for a healthy
+#: Telegram. Warn after 5 more minutes.
+RESULT_UNDELIVERED_SECONDS = 600.0
+RESULT_UNDELIVERED_FOR = "5m"
+#: A worker that cannot read from the broker retries every BROKER_BACKOFF_CAP_SECONDS at most:
+#: ~0.2 failed reads a second while Redis is down. Above 0.05 a second (3 a minute) over 5
+#: minutes, for 5 minutes, it has taken no task for most of that time.
+BROKER_RECEIVE_ERRORS_PER_SECOND_MAX = 0.05
+BROKER_RECEIVE_ERRORS_FOR = "5m"
 #: A worker whose broker fails retries with full jitter from 0.5 s doubling to 5 s: a Redis that
 #: comes back is used within seconds, and a worker that waits costs one attempt every few seconds.
 BROKER_BACKOFF_BASE_SECONDS = 0.5

@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 from alerts.cases.histograms import bucket_around, observed_in, quantile_in
-from alerts.cases.model import BOT, WORKER, Case, counter, expect, for_boundary, gauge, rule_named, series
-from alerts.service_alerts import QUEUE_TREND_WINDOW, STORAGE_DEADLINE_QUERY
+from alerts.cases.model import (
+    BOT,
+    WORKER,
+    Case,
+    counter,
+    expect,
+    for_boundary,
+    gauge,
+    hold_minutes,
+    minutes,
+    rule_named,
+    series,
+)
+from alerts.service_alerts import (
+    JOBS_OLDEST_AGE,
+    QUEUE_TREND_WINDOW,
+    RESULTS_UNDELIVERED,
+    RESULTS_UNDELIVERED_OLDEST_AGE,
+    STORAGE_DEADLINE_QUERY,
+)
 from telemetry import slo
 
 #: The live limit and ceiling the success-rate and pool annotations read back.
@@ -306,6 +324,124 @@ def heartbeat_cases() -> list[Case]:
     ]
 
 
+def jobs_stuck_cases() -> list[Case]:
+    rule = rule_named("CsvbotJobsStuck")
+    metric = JOBS_OLDEST_AGE
+    limit = slo.JOB_STUCK_SECONDS
+    above, below = round(limit * ABOVE), round(limit * BELOW)
+    # The oldest queued job ages a minute a minute: at minute n it is n minutes old, over the
+    # limit from the first minute past it.
+    onset = int(limit // 60) + 1
+    fire_at, quiet_at = for_boundary(rule, onset=onset)
+    queued = {**WORKER, "status": "queued"}
+    return [
+        Case(
+            alertname=rule.alert,
+            when=f"the oldest queued job ages past {limit:g}s (and not a minute before the for runs out)",
+            # The bot runs a reaper too: both report the same rows, and the rule takes the max.
+            input_series=[
+                series(metric, queued, "0+60x40"),
+                series(metric, {**BOT, "status": "queued"}, "0+60x40"),
+                series(metric, {**WORKER, "status": "running"}, gauge(30, 40)),
+            ],
+            eval_time=fire_at,
+            quiet_at=quiet_at,
+            expected=[expect(rule, 60 * int(fire_at.removesuffix("m")), {"status": "queued"})],
+        ),
+        Case(
+            alertname=rule.alert,
+            when=f"a received job has waited {above}s and a running one {below}s",
+            input_series=[
+                series(metric, {**WORKER, "status": "received"}, gauge(above, 15)),
+                series(metric, {**WORKER, "status": "running"}, gauge(below, 15)),
+            ],
+            eval_time="15m",
+            expected=[expect(rule, above, {"status": "received"})],
+        ),
+        Case(
+            alertname=rule.alert,
+            when=f"the oldest queued job is {below}s old (limit {limit:g}s)",
+            input_series=[series(metric, queued, gauge(below, 15))],
+            eval_time="15m",
+        ),
+    ]
+
+
+def results_undelivered_cases() -> list[Case]:
+    rule = rule_named("CsvbotResultsUndelivered")
+    limit = slo.RESULT_UNDELIVERED_SECONDS
+    onset = int(limit // 60) + 1
+    fire_at, quiet_at = for_boundary(rule, onset=onset)
+    count_query = f"max({RESULTS_UNDELIVERED})"
+    below = round(limit * BELOW)
+    return [
+        Case(
+            alertname=rule.alert,
+            when=f"the oldest undelivered result ages past {limit:g}s, three waiting",
+            input_series=[
+                series(RESULTS_UNDELIVERED_OLDEST_AGE, WORKER, "0+60x30"),
+                # A bot process without a reaper reports nothing waiting: the max is the worker's.
+                series(RESULTS_UNDELIVERED_OLDEST_AGE, BOT, gauge(0, 30)),
+                series(RESULTS_UNDELIVERED, WORKER, gauge(3, 30)),
+            ],
+            eval_time=fire_at,
+            quiet_at=quiet_at,
+            expected=[expect(rule, 60 * int(fire_at.removesuffix("m")), {}, {count_query: 3})],
+        ),
+        Case(
+            alertname=rule.alert,
+            when=f"the oldest undelivered result finished {below}s ago",
+            input_series=[series(RESULTS_UNDELIVERED_OLDEST_AGE, WORKER, gauge(below, 20))],
+            eval_time="20m",
+        ),
+    ]
+
+
+def broker_receive_cases() -> list[Case]:
+    rule = rule_named("CsvbotBrokerReceiveFailing")
+    metric = "csvbot_broker_receive_errors_total"
+    per_minute = slo.BROKER_RECEIVE_ERRORS_PER_SECOND_MAX * 60
+    # Above the limit only together: each kind alone is below it.
+    half_above = round(per_minute * ABOVE / 2, 4)
+    below = round(per_minute * BELOW, 4)
+    # Eleven quiet samples, then the errors start (minute 11): the 5m rate climbs for five
+    # minutes and crosses the limit three or four minutes in (where exactly depends on how the
+    # Prometheus version bounds the range). It fires a for after the later, and not a minute
+    # before a for after the earlier; by then the window is full and the rate is the errors'.
+    hold = hold_minutes(rule)
+    quiet_at, fire_at = minutes(11 + 3 + hold - 1), minutes(11 + 4 + hold)
+    errors = f"0x10 0+{half_above:g}x20"
+    other_worker = {"job": "csvbot-worker", "instance": "worker-2:9465"}
+    return [
+        Case(
+            alertname=rule.alert,
+            when=f"a worker fails {2 * half_above:g} reads a minute in two kinds (limit {per_minute:g})",
+            input_series=[
+                series(metric, {**WORKER, "kind": "connection"}, errors),
+                series(metric, {**WORKER, "kind": "timeout"}, errors),
+            ],
+            eval_time=fire_at,
+            quiet_at=(quiet_at,),
+            expected=[expect(rule, 2 * half_above / 60, {"instance": WORKER["instance"]})],
+        ),
+        Case(
+            alertname=rule.alert,
+            when=f"a worker fails {below:g} reads a minute",
+            input_series=[series(metric, {**WORKER, "kind": "connection"}, counter(below, 20))],
+            eval_time="20m",
+        ),
+        Case(
+            alertname=rule.alert,
+            when="two workers each fail fewer reads than the limit, together more",
+            input_series=[
+                series(metric, {**WORKER, "kind": "connection"}, counter(per_minute * 0.67, 20)),
+                series(metric, {**other_worker, "kind": "connection"}, counter(per_minute * 0.67, 20)),
+            ],
+            eval_time="20m",
+        ),
+    ]
+
+
 def service_cases() -> list[Case]:
     return [
         *success_rate_cases(),
@@ -315,4 +451,7 @@ def service_cases() -> list[Case]:
         *acquire_timeout_cases(),
         *queue_backlog_cases(),
         *heartbeat_cases(),
+        *jobs_stuck_cases(),
+        *results_undelivered_cases(),
+        *broker_receive_cases(),
     ]

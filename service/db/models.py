@@ -163,6 +163,20 @@ class StaleJobs:
     failed: list[Job]
 
 
+#: The stages of the job path where a job can wait without anyone noticing: its status for an
+#: unfinished job, ``undelivered`` for a done job whose result has not reached its user.
+WAITING_STAGES: tuple[str, ...] = ("received", "queued", "running", "undelivered")
+
+
+@dataclass(frozen=True, slots=True)
+class JobPathAges:
+    """How long the oldest job has waited in each of ``WAITING_STAGES`` (0 when none waits) and
+    how many wait there: what the stuck-job and undelivered-result alerts read."""
+
+    oldest_seconds: Mapping[str, float]
+    counts: Mapping[str, int]
+
+
 def complete_status_counts(counts: Mapping[str, int]) -> dict[JobStatus, int]:
     """Job counts for every status, zero where the database had no row for it."""
     return {status: int(counts.get(status.value, 0)) for status in JobStatus}

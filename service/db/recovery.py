@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from service.db import sql
-from service.db.models import DeliveryClaims, Job
+from service.db.models import WAITING_STAGES, DeliveryClaims, Job, JobPathAges
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -73,6 +73,19 @@ class RecoveryQueries:
         return DeliveryClaims(
             claimed=[sql.job_from_row(r) for r in claimed], abandoned=[sql.job_from_row(r) for r in abandoned]
         )
+
+    async def job_path_ages(self) -> JobPathAges:
+        now = self._clock()
+        async with self._query("job_path_ages") as db:
+            rows = await db.fetch_all(sql.JOB_PATH_AGES, {})
+        oldest = dict.fromkeys(WAITING_STAGES, 0.0)
+        counts = dict.fromkeys(WAITING_STAGES, 0)
+        for row in rows:
+            stage, since = str(row["stage"]), sql.parse_timestamp(row["oldest"])
+            counts[stage] = int(row["n"] or 0)
+            if since is not None:
+                oldest[stage] = max(0.0, (now - since).total_seconds())
+        return JobPathAges(oldest_seconds=oldest, counts=counts)
 
     # --- delivery, fenced by the delivery token -----------------------------------------------
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from service.db.limit_store import LimitChange
-from service.db.models import DeliveryClaims, Job, JobStatus, StaleJobs, User
+from service.db.models import DeliveryClaims, Job, JobPathAges, JobStatus, StaleJobs, User
 from service.db.quota_sql import UserUsage
 from service.db.userdata import UserDataStore
 
@@ -246,6 +246,11 @@ class Repository(UserDataStore, Protocol):
 
     async def count_jobs_by_status(self) -> dict[JobStatus, int]:
         """How many jobs are in each state (every status present, zero included)."""
+        ...
+
+    async def job_path_ages(self) -> JobPathAges:
+        """How long the oldest job has waited received, queued, running, and done but not
+        delivered (0 where none waits), and how many wait in each."""
         ...
 
     # --- per-user quotas --------------------------------------------------------------------

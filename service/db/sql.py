@@ -253,6 +253,18 @@ RETURNING *
 
 COUNT_BY_STATUS = "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"
 
+# Where jobs wait (models.WAITING_STAGES), each with the time its oldest job entered it.
+JOB_PATH_AGES = """
+SELECT 'received' AS stage, MIN(created_at) AS oldest, COUNT(*) AS n FROM jobs WHERE status = 'received'
+UNION ALL
+SELECT 'queued', MIN(queued_at), COUNT(*) FROM jobs WHERE status = 'queued'
+UNION ALL
+SELECT 'running', MIN(started_at), COUNT(*) FROM jobs WHERE status = 'running'
+UNION ALL
+SELECT 'undelivered', MIN(finished_at), COUNT(*) FROM jobs
+WHERE status = 'done' AND delivered_at IS NULL AND delivery_error IS NULL
+"""
+
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -283,7 +295,7 @@ def _decode_json(value: Any) -> Any:
     return json.loads(value)
 
 
-def _timestamp(value: Any) -> datetime | None:
+def parse_timestamp(value: Any) -> datetime | None:
     """A stored time as aware UTC: asyncpg returns datetimes, SQLite ISO-8601 text."""
     if value is None:
         return None
@@ -292,7 +304,7 @@ def _timestamp(value: Any) -> datetime | None:
 
 
 def _required_timestamp(value: Any) -> datetime:
-    stamp = _timestamp(value)
+    stamp = parse_timestamp(value)
     if stamp is None:
         raise ValueError("a required timestamp column is NULL")
     return stamp
@@ -310,11 +322,11 @@ def job_from_row(row: Mapping[str, Any]) -> Job:
         outage_retries=int(row["outage_retries"]),
         created_at=_required_timestamp(row["created_at"]),
         updated_at=_required_timestamp(row["updated_at"]),
-        queued_at=_timestamp(row["queued_at"]),
-        started_at=_timestamp(row["started_at"]),
-        finished_at=_timestamp(row["finished_at"]),
-        lease_expires_at=_timestamp(row["lease_expires_at"]),
-        delivered_at=_timestamp(row["delivered_at"]),
+        queued_at=parse_timestamp(row["queued_at"]),
+        started_at=parse_timestamp(row["started_at"]),
+        finished_at=parse_timestamp(row["finished_at"]),
+        lease_expires_at=parse_timestamp(row["lease_expires_at"]),
+        delivered_at=parse_timestamp(row["delivered_at"]),
         input_key=row["input_key"],
         cleaned_key=row["cleaned_key"],
         profile_key=row["profile_key"],
@@ -323,9 +335,9 @@ def job_from_row(row: Mapping[str, Any]) -> Job:
         summary=_decode_json(row["summary"]),
         trace_context=_decode_json(row["trace_context"]) or {},
         progress_message_id=row["progress_message_id"],
-        kicked_at=_timestamp(row["kicked_at"]),
+        kicked_at=parse_timestamp(row["kicked_at"]),
         delivery_attempts=int(row["delivery_attempts"]),
-        delivery_lease_expires_at=_timestamp(row["delivery_lease_expires_at"]),
+        delivery_lease_expires_at=parse_timestamp(row["delivery_lease_expires_at"]),
         delivery_error=row["delivery_error"],
     )
 

@@ -30,6 +30,7 @@ from service.i18n.users import speaking_to
 from service.workers.runner import Kick
 from service.workers.sweeper import Sweeper
 from telemetry import slo
+from telemetry.labels import WAITING_STATUSES
 from telemetry.messaging import quiet_tick, tick_span
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,13 @@ class Reaper:
                 await self.sweeper.sweep()
         counts = await repo.count_jobs_by_status()
         metrics.job_queue_depth.set(counts[JobStatus.QUEUED])
+        # What the stuck-job and undelivered-result alerts read: after the sweep, so a job it
+        # just moved on does not count as waiting.
+        ages = await repo.job_path_ages()
+        for status in WAITING_STATUSES:
+            metrics.jobs_oldest_age.labels(status).set(ages.oldest_seconds[status])
+        metrics.results_undelivered.set(ages.counts["undelivered"])
+        metrics.results_undelivered_oldest_age.set(ages.oldest_seconds["undelivered"])
 
     async def _reap(self) -> None:
         metrics, repo = self.services.metrics, self.services.repo

@@ -123,3 +123,21 @@ def test_repository_files_are_mounted_where_the_services_read_them() -> None:
 def test_prometheus_stores_exemplars_for_trace_links() -> None:
     command = rendered_compose()["services"]["prometheus"]["command"]
     assert "--enable-feature=exemplar-storage" in command
+
+
+def test_alertmanager_reaches_the_bots_webhook_with_the_bots_token() -> None:
+    """The tuning route of alertmanager.yml posts to the bot's receiver with a token file: the
+    compose stack must serve that receiver and put the bot's ALERT_WEBHOOK_TOKEN in that file."""
+    compose = rendered_compose()
+    manager = load_yaml(ROOT / "deploy" / "alertmanager" / "alertmanager.yml")
+    [tuning] = [r for r in manager["receivers"] if r["name"] == "csvbot-tuning"]
+    [hook] = tuning["webhook_configs"]
+    token_file = hook["http_config"]["authorization"]["credentials_file"]
+    assert [s["target"] for s in compose["services"]["alertmanager"]["secrets"]] == [token_file]
+    [secret] = compose["secrets"].values()
+    assert secret["environment"] == "ALERT_WEBHOOK_TOKEN"
+    bot = compose["services"]["bot"]
+    port = hook["url"].split("//bot:")[1].split("/")[0]
+    assert bot["environment"]["ALERT_WEBHOOK_PORT"] == port and port in bot["expose"]
+    assert bot["environment"]["ALERT_WEBHOOK_HOST"] == "0.0.0.0"
+    assert "ALERT_WEBHOOK_TOKEN" in bot["environment"]

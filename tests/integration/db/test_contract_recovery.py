@@ -149,3 +149,27 @@ async def test_a_delivery_lease_is_renewed_only_by_its_current_claim(
     assert not await repo.renew_delivery(
         job_id, delivery_attempt=taken.delivery_attempts, lease_seconds=LEASE
     ), "a delivered job has no lease to renew"
+
+
+async def test_the_ages_of_waiting_jobs_are_those_of_the_oldest_in_each_stage(
+    repo: SqlRepository, clock: FakeClock
+) -> None:
+    """What the stuck-job and undelivered-result alerts read: per stage, how long its oldest job
+    has been in it (0 where none is), and how many are."""
+    empty = await repo.job_path_ages()
+    assert empty.oldest_seconds == dict.fromkeys(("received", "queued", "running", "undelivered"), 0.0)
+    await new_job(repo, user_id=1)
+    clock.advance(100)
+    await queued_job(repo, user_id=2)
+    clock.advance(100)
+    await queued_job(repo, user_id=3)  # younger: the oldest queued one counts
+    await running_job(repo, user_id=4)
+    await done_job(repo, user_id=5)  # finished, not delivered yet
+    delivered, token = await done_job(repo, user_id=6)
+    assert await repo.mark_delivered(delivered, delivery_attempt=token) is not None
+    given_up, token = await done_job(repo, user_id=7)
+    assert await repo.give_up_delivery(given_up, delivery_attempt=token, error="blocked") is not None
+    clock.advance(50)
+    ages = await repo.job_path_ages()
+    assert ages.oldest_seconds == {"received": 250.0, "queued": 150.0, "running": 50.0, "undelivered": 50.0}
+    assert ages.counts == {"received": 1, "queued": 2, "running": 1, "undelivered": 1}

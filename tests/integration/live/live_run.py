@@ -139,8 +139,9 @@ class LiveRun:
         Read from the ``ALERTS`` series Prometheus writes on every evaluation, so an alert that
         fired between two polls of the alerts API is not missed.
         """
-        window = max(1, int(self.elapsed) + 1)
-        result = await self.prometheus.query(f'max_over_time(ALERTS{{alertstate="firing"}}[{window}s])')
+        # To the millisecond: a window rounded up would reach back before the load started.
+        window_ms = max(1, int(self.elapsed * 1000))
+        result = await self.prometheus.query(f'max_over_time(ALERTS{{alertstate="firing"}}[{window_ms}ms])')
         return {series["metric"]["alertname"] for series in result}
 
     # --- internals -----------------------------------------------------------------------------
@@ -171,7 +172,10 @@ class LiveRun:
         targets = await self.prometheus.active_targets()
         if not targets or any(t["health"] != "up" for t in targets):
             return False
-        scraped = max(parse_timestamp(t["lastScrape"]) for t in targets)
+        # lastScrape is when the scrape started; its samples are in only once it ended (a scrape
+        # of ~2,500 series takes tens of milliseconds), and a rule evaluated in between still
+        # sees no target.
+        scraped = max(parse_timestamp(t["lastScrape"]) + float(t["lastScrapeDuration"]) for t in targets)
         groups = await self.prometheus.rule_groups()
         return bool(groups) and all(parse_timestamp(g["lastEvaluation"]) > scraped for g in groups)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+import yaml
 from rich.console import Console
 
 from service.config import load_settings
@@ -14,10 +16,18 @@ from simulate.separate_run import simulate_separate
 pytestmark = pytest.mark.integration
 
 
-async def test_a_separate_bot_process_serves_the_load_and_its_metrics_reach_the_report() -> None:
+async def test_a_separate_bot_process_serves_the_load_and_its_metrics_reach_the_report(
+    tmp_path: Path,
+) -> None:
     scenario = replace(SCENARIOS["launch"], duration=4.0, rate=4.0, users=100, drain=15.0)
+    scrape_file = tmp_path / "run.prometheus.yml"
     report = await simulate_separate(
-        scenario, load_settings({}, env_file=None), seed=3, live=False, console=Console(quiet=True)
+        scenario,
+        load_settings({}, env_file=None),
+        seed=3,
+        live=False,
+        console=Console(quiet=True),
+        scrape_file=scrape_file,
     )
     assert report.ops["command"].count + report.ops["upload_accepted"].count == report.arrivals > 0
     assert report.results_per_job and all(n == 1 for n in report.results_per_job.values())
@@ -29,3 +39,10 @@ async def test_a_separate_bot_process_serves_the_load_and_its_metrics_reach_the_
     # CPU was measured per process, and the bot is not this process.
     assert {"bot", "driver"} <= set(report.cpu_cores)
     assert report.saturation and all(v >= 0 for v in report.saturation.values())
+    # The bot process's /metrics is in the report and in a scrape file Prometheus can load.
+    [bot_url] = report.metrics_endpoints["csvbot-bot"]
+    scraped = yaml.safe_load(scrape_file.read_text())
+    [bot_job] = [c for c in scraped["scrape_configs"] if c["job_name"] == "csvbot-bot"]
+    assert bot_job["static_configs"][0]["targets"] == [
+        bot_url.removeprefix("http://").removesuffix("/metrics")
+    ]

@@ -41,6 +41,9 @@ def test_every_latency_threshold_and_slo_is_listed_for_the_bucket_check() -> Non
         # latencies.
         "SPOOL_MAX_AGE_SECONDS",
         "JOB_OUTAGE_RIDE_OUT_SECONDS",
+        # Ages of waiting jobs and results: gauges the reaper sets, not histograms.
+        "JOB_STUCK_SECONDS",
+        "RESULT_UNDELIVERED_SECONDS",
         "SPOOL_RETRY_CAP_SECONDS",
         "BUDGET_LEASE_SECONDS",
         "TUNING_COOLDOWN_SECONDS",
