@@ -151,11 +151,14 @@ async def check_quotas(services: Services, desk: UploadDesk, user_id: int, file_
         raise QuotaExceededError(
             "active jobs quota", user_message=messages.quota_active_jobs(settings.quota_active_jobs)
         )
-    if usage.bytes_since + (file_size or 0) > settings.quota_daily_bytes:
+    # Uploads still waiting in the spool (no job row yet) count too: an outage must not let a
+    # user past the budget.
+    used = usage.bytes_since + desk.bytes_waiting_for_user(user_id)
+    if used + (file_size or 0) > settings.quota_daily_bytes:
         metrics.quota_refused.labels("daily_bytes").inc()
         raise QuotaExceededError(
             "daily bytes quota",
-            user_message=messages.quota_daily_bytes(usage.bytes_since, settings.quota_daily_bytes),
+            user_message=messages.quota_daily_bytes(used, settings.quota_daily_bytes),
         )
 
 

@@ -65,6 +65,10 @@ class UploadDesk:
         """Uploads of ``user_id`` waiting in the spool without a job row yet (quota counting)."""
         return sum(1 for e in self._waiting.values() if e.user_id == user_id and e.stage < Stage.RECORDED)
 
+    def bytes_waiting_for_user(self, user_id: int) -> int:
+        """Bytes of those uploads: the daily byte quota counts them like recorded ones."""
+        return sum(e.size for e in self._waiting.values() if e.user_id == user_id and e.stage < Stage.RECORDED)
+
     async def accept(self, entry: SpoolEntry, downloaded: Path) -> bool:
         """Store, record and queue a downloaded upload; ``True`` if it is queued now, ``False``
         if it waits in the spool (the user has been told). Raises the dependency's error, with a
