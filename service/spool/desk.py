@@ -67,7 +67,9 @@ class UploadDesk:
 
     def bytes_waiting_for_user(self, user_id: int) -> int:
         """Bytes of those uploads: the daily byte quota counts them like recorded ones."""
-        return sum(e.size for e in self._waiting.values() if e.user_id == user_id and e.stage < Stage.RECORDED)
+        return sum(
+            e.size for e in self._waiting.values() if e.user_id == user_id and e.stage < Stage.RECORDED
+        )
 
     async def accept(self, entry: SpoolEntry, downloaded: Path) -> bool:
         """Store, record and queue a downloaded upload; ``True`` if it is queued now, ``False``
