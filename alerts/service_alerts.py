@@ -244,6 +244,25 @@ def broker_receive_failing(timing: Timing) -> AlertRule:
     )
 
 
+def dependency_unreachable(timing: Timing) -> AlertRule:
+    interval = humanize_duration(slo.READINESS_CHECK_INTERVAL_SECONDS)
+    return AlertRule(
+        alert="CsvbotDependencyUnreachable",
+        expr="min by (instance, check) (csvbot_dependency_ready) == 0",
+        hold=timing.hold(slo.DEPENDENCY_UNREACHABLE_FOR),
+        severity="critical",
+        summary="A csvbot process cannot reach its database, storage or broker.",
+        description=(
+            "Every readiness probe of the {{ $labels.check }} from {{ $labels.instance }} (one "
+            f"every {interval}) has failed for {slo.DEPENDENCY_UNREACHABLE_FOR} (ready = "
+            "{{ $value }}); /readyz answers 503. Uploads wait in the spool and jobs ride the "
+            "outage out for up to "
+            f"{humanize_duration(slo.JOB_OUTAGE_RIDE_OUT_SECONDS)}; after that users are asked to "
+            "send their files again. The process's event=readiness_changed log line has the error."
+        ),
+    )
+
+
 def service_alerts(timing: Timing) -> list[AlertRule]:
     return [
         success_rate_low(timing),
@@ -256,4 +275,5 @@ def service_alerts(timing: Timing) -> list[AlertRule]:
         jobs_stuck(timing),
         results_undelivered(timing),
         broker_receive_failing(timing),
+        dependency_unreachable(timing),
     ]

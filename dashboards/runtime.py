@@ -119,6 +119,19 @@ def process() -> Section:
                     query(sel("process_max_fds"), "{{instance}} max"),
                 ],
             ),
+            timeseries(
+                "Dependencies ready by instance",
+                [
+                    query(
+                        f"min by (instance, check) ({sel('csvbot_dependency_ready')})",
+                        "{{instance}} {{check}}",
+                    )
+                ],
+                description="1 while the process's readiness probe of its database, storage and broker "
+                "passes (what /readyz answers), 0 while it fails; 0 for "
+                f"{slo.DEPENDENCY_UNREACHABLE_FOR} pages.",
+                links=[runbook_link("CsvbotDependencyUnreachable")],
+            ),
             table(
                 "Running versions",
                 [instant(f"max by (instance, service, version) ({sel('csvbot_build_info')})")],
@@ -132,6 +145,7 @@ def dashboard() -> dict[str, Any]:
     return build(
         "runtime",
         "csvbot / Runtime",
-        "Is a process starved? Event-loop lag, the log queue and its drops, CPU, memory, open FDs.",
+        "Is a process starved? Event-loop lag, the log queue and its drops, CPU, memory, open FDs, "
+        "and whether it reaches its database, storage and broker.",
         [event_loop(), logging(), process()],
     )

@@ -125,7 +125,7 @@ async def open_process(
             retention = RetentionSweeper(services)
             retention.start()
             stack.push_async_callback(retention.stop)
-        probe = ReadinessProbe(health, readiness_checks(services, broker, consumer))
+        probe = ReadinessProbe(health, readiness_checks(services, broker, consumer), metrics=metrics)
         await probe.probe()
         probe.start()
         stack.push_async_callback(probe.stop)

@@ -4,7 +4,8 @@ The metrics endpoint answers from its own thread and must never wait on a depend
 probes run on the event loop every ``READINESS_CHECK_INTERVAL_SECONDS``, each bounded by
 ``READINESS_PROBE_TIMEOUT_SECONDS``, and set the named flags of :class:`HealthState` that
 ``/readyz`` reads: the answer is at most one interval old and a scrape costs nothing. A flag that
-changes is logged once (not on every probe).
+changes is logged once (not on every probe), and each result is also the gauge
+``csvbot_dependency_ready{check}``, so an unreachable dependency alerts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from telemetry import slo
+from telemetry.metrics import Metrics
 from telemetry.server import HealthState
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,11 @@ class ReadinessProbe:
         *,
         interval: float = slo.READINESS_CHECK_INTERVAL_SECONDS,
         timeout: float = slo.READINESS_PROBE_TIMEOUT_SECONDS,
+        metrics: Metrics | None = None,
     ) -> None:
         self.health = health
+        #: ``csvbot_dependency_ready{check}``: what CsvbotDependencyUnreachable reads.
+        self.metrics = metrics
         self.checks = dict(checks)
         self.interval = interval
         self.timeout = timeout
@@ -71,6 +76,8 @@ class ReadinessProbe:
                 extra={"event": "readiness_changed", "check": name, "ready": ok, "error": error},
             )
         self.health.set(name, ok)
+        if self.metrics is not None:
+            self.metrics.dependency_ready.labels(name).set(1 if ok else 0)
         return ok
 
     async def _loop(self) -> None:

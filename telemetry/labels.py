@@ -178,6 +178,8 @@ DOCUMENT_SENDS: tuple[str, ...] = ("first", "resend")
 #: Why a worker could not read from the broker: unreachable, too slow, or its consumer group
 #: gone (Redis restarted empty), anything else.
 BROKER_RECEIVE_ERRORS: tuple[str, ...] = ("connection", "timeout", "no_group", "other")
+#: What ``/readyz`` probes (service/readiness.py), as ``csvbot_dependency_ready{check}``.
+READINESS_CHECKS: tuple[str, ...] = ("database", "storage", "broker")
 # --- upload spool and quotas -----------------------------------------------------------------
 #: What a spooled upload waited for.
 SPOOL_DEPENDENCIES: tuple[str, ...] = ("storage", "database", "broker")

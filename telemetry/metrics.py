@@ -453,6 +453,13 @@ class Metrics:
             "1 while this worker can read tasks from the broker, 0 while it cannot.",
             registry=r,
         )
+        self.dependency_ready = Gauge(
+            "csvbot_dependency_ready",
+            "1 while this process's last readiness probe of the dependency passed, 0 while it fails.",
+            ["check"],
+            registry=r,
+        )
+        _preinit(self.dependency_ready, L.READINESS_CHECKS)
         # Set by the reaper each tick from the job rows (every process running one reports the
         # same shared rows: read them with max()); 0 where nothing waits.
         self.jobs_oldest_age = Gauge(
@@ -646,6 +653,7 @@ def declared_label_values() -> dict[str, tuple[str, ...]]:
         "dependency": L.SPOOL_DEPENDENCIES,
         "quota": L.QUOTAS,
         "cause": L.CSV_POOL_RESTART_CAUSES,
+        "check": L.READINESS_CHECKS,
     }
 
 

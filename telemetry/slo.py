@@ -149,6 +149,11 @@ RESULT_UNDELIVERED_FOR = "5m"
 #: minutes, for 5 minutes, it has taken no task for most of that time.
 BROKER_RECEIVE_ERRORS_PER_SECOND_MAX = 0.05
 BROKER_RECEIVE_ERRORS_FOR = "5m"
+#: A process whose readiness probes of the database, storage or broker (every
+#: READINESS_CHECK_INTERVAL_SECONDS) have all failed for this long cannot reach it: the job path
+#: rides such an outage out (the spool, outage retries), but users wait. Two minutes is ~24 failed
+#: probes: an outage, not a blip.
+DEPENDENCY_UNREACHABLE_FOR = "2m"
 #: A worker whose broker fails retries with full jitter from 0.5 s doubling to 5 s: a Redis that
 #: comes back is used within seconds, and a worker that waits costs one attempt every few seconds.
 BROKER_BACKOFF_BASE_SECONDS = 0.5

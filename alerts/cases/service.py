@@ -442,6 +442,36 @@ def broker_receive_cases() -> list[Case]:
     ]
 
 
+def dependency_cases() -> list[Case]:
+    rule = rule_named("CsvbotDependencyUnreachable")
+    metric = "csvbot_dependency_ready"
+    # Ready for six samples (0m-5m), then every probe of the database fails from minute 6 on.
+    fire_at, quiet_at = for_boundary(rule, onset=6)
+    database, storage = {**WORKER, "check": "database"}, {**WORKER, "check": "storage"}
+    return [
+        Case(
+            alertname=rule.alert,
+            when=f"the worker's database probes fail from minute 6 on (for {slo.DEPENDENCY_UNREACHABLE_FOR})",
+            input_series=[series(metric, database, "1x5 0x20"), series(metric, storage, gauge(1, 26))],
+            eval_time=fire_at,
+            quiet_at=quiet_at,
+            expected=[expect(rule, 0, {"instance": WORKER["instance"], "check": "database"})],
+        ),
+        Case(
+            alertname=rule.alert,
+            when="the database probes fail for one minute and pass again",
+            input_series=[series(metric, database, "1x5 0 1x20")],
+            eval_time=fire_at,
+        ),
+        Case(
+            alertname=rule.alert,
+            when="every probe passes",
+            input_series=[series(metric, database, gauge(1, 20)), series(metric, storage, gauge(1, 20))],
+            eval_time="15m",
+        ),
+    ]
+
+
 def service_cases() -> list[Case]:
     return [
         *success_rate_cases(),
@@ -454,4 +484,5 @@ def service_cases() -> list[Case]:
         *jobs_stuck_cases(),
         *results_undelivered_cases(),
         *broker_receive_cases(),
+        *dependency_cases(),
     ]

@@ -11,6 +11,7 @@ import urllib.request
 from prometheus_client import CollectorRegistry
 
 from service.readiness import ReadinessProbe
+from telemetry.metrics import Metrics
 from telemetry.server import HealthState, start_metrics_server
 
 
@@ -25,12 +26,22 @@ async def test_probes_follow_a_dependency_down_and_back_up() -> None:
     async def storage() -> None:
         await asyncio.sleep(60)  # hangs: the probe's timeout ends it
 
-    probe = ReadinessProbe(health, {"database": database, "storage": storage}, interval=0.05, timeout=0.1)
+    metrics = Metrics(CollectorRegistry())
+    probe = ReadinessProbe(
+        health, {"database": database, "storage": storage}, interval=0.05, timeout=0.1, metrics=metrics
+    )
+
+    def gauge(check: str) -> float | None:
+        return metrics.registry.get_sample_value("csvbot_dependency_ready", {"check": check})
+
     assert await probe.probe() == {"database": True, "storage": False}
+    assert (gauge("database"), gauge("storage")) == (1, 0)
     state["db"] = False
     assert await probe.probe() == {"database": False, "storage": False}
+    assert gauge("database") == 0, "an unreachable database must show in the metric the alert reads"
     state["db"] = True
     assert (await probe.probe())["database"] is True
+    assert gauge("database") == 1
 
 
 async def test_readyz_reports_the_last_probe_and_changes_while_the_process_runs() -> None:
