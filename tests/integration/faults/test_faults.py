@@ -5,8 +5,8 @@ an error, or nothing — together with the job rows left unfinished.
 Asserted for every fault: 0 lost, 0 duplicates (a document in flight when its worker died may
 be sent again by the worker that takes over, marked as a resend: counted apart, at most one per
 worker killed), 0 stuck rows, every upload its result once the
-fault ends (an outage beyond the spool's bound may end in a clear message, counted apart). The CI
-profile is small and fast; ``scripts/faults`` runs the full counts (``CSVBOT_FAULTS_PROFILE=full``).
+fault ends (an outage beyond the spool's bound may end in a clear message, counted apart). The test
+command runs the full counts (100 uploads per fault); ``CSVBOT_FAULTS_PROFILE=quick`` a small run.
 """
 
 from __future__ import annotations
