@@ -188,6 +188,7 @@ async def test_every_declared_query_name_is_used_by_a_repository_method(
     await repo.record_document_delivered(job.id, "cleaned", delivery_attempt=1)
     await repo.renew_delivery(job.id, delivery_attempt=1, lease_seconds=60)
     await repo.delivered_documents(job.id)
+    await repo.job_path_ages()
     await repo.user_usage(1, since=job.created_at)
     for query in DB_QUERIES:
         if backend == "sqlite" and query in postgres_only:

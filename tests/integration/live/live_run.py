@@ -68,6 +68,8 @@ class LiveRun:
         self.first_alert: dict[tuple[str, str], dict[str, Any]] = {}
         self.last_alerts: list[dict[str, Any]] = []
         self._exit = contextlib.AsyncExitStack()
+        #: When the first successful scrape seen while starting ended (Prometheus' clock).
+        self._first_scrape_end: float | None = None
         self._load: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> LiveRun:
@@ -174,8 +176,14 @@ class LiveRun:
             return False
         # lastScrape is when the scrape started; its samples are in only once it ended (a scrape
         # of ~2,500 series takes tens of milliseconds), and a rule evaluated in between still
-        # sees no target.
-        scraped = max(parse_timestamp(t["lastScrape"]) + float(t["lastScrapeDuration"]) for t in targets)
+        # sees no target. The end of the first successful scrape seen is kept: scrapes and
+        # evaluations run at the same interval, so measured against the latest scrape an
+        # evaluation that always falls inside a scrape would never count.
+        if self._first_scrape_end is None:
+            self._first_scrape_end = max(
+                parse_timestamp(t["lastScrape"]) + float(t["lastScrapeDuration"]) for t in targets
+            )
+        scraped = self._first_scrape_end
         groups = await self.prometheus.rule_groups()
         return bool(groups) and all(parse_timestamp(g["lastEvaluation"]) > scraped for g in groups)
 

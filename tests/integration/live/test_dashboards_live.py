@@ -5,7 +5,8 @@ some panels exist for are injected, so that those panels have something to show 
 flat zero: Supabase Storage hangs (timeouts), 503s (retries) and latency (slow calls), Telegram
 429s and 502s, a PostgreSQL a 100 ms round trip away, a burst of users that starves the session
 pool (waits, acquire timeouts), one user flooding the bot (the flood limit), and an operator
-raising the session limit with ``/limit`` (limit changes).
+raising the session limit with ``/limit`` (limit changes), and a run of storage 503s on job
+downloads (a requeued job).
 
 Each query's Grafana variables are replaced as ``panel_queries`` documents; a query "shows data"
 when Prometheus returns at least one finite, non-zero sample over the run. ``MAY_STAY_ZERO`` lists
@@ -22,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from emulators.supabase_storage import Fault
 from service.bot import limit_view
+from service.storage.retry import RetryPolicy
 from simulate.scenarios import SCENARIOS, Faults
 from tests.integration.live.conftest import service_settings
 from tests.integration.live.live_run import LiveRun
@@ -75,6 +78,8 @@ SCENARIO = replace(
     session_limit=2,
 )
 OPERATOR_ID = 990_000_001
+#: Tries of one storage call before it fails (service/storage/retry.py's default policy).
+STORAGE_ATTEMPTS = RetryPolicy().max_attempts
 #: 150 simultaneous /jobs need 150 sessions of ≥ 0.1 s each through 2 slots: ~7.5 s of queue,
 #: so the last few dozen wait past the 5 s acquire timeout.
 POOL_BURST_USERS = 150
@@ -83,8 +88,15 @@ FLOOD_MESSAGES = 1_001
 
 
 async def exercise_rare_paths(run: LiveRun) -> None:
-    """The events no steady workload produces: a pool-starving burst, a flood, an operator."""
+    """The events no steady workload produces: a job attempt ended by storage (requeued), a
+    pool-starving burst, a flood, an operator."""
     emulator = run.harness.emulator
+    # The next job input downloads answer 503 past the in-place retries (4 per download): the
+    # attempt ends in an outage and the job is queued again, whatever the random faults did.
+    assert run.harness.storage_server is not None
+    run.harness.storage_server.faults.add(
+        Fault.error_status(503, operations=frozenset({"download"}), count=2 * STORAGE_ATTEMPTS)
+    )
     await asyncio.sleep(5.0)
     for i in range(POOL_BURST_USERS):
         emulator.send_text(emulator.create_user(f"burst{i}").id, "/jobs")
