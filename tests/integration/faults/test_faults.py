@@ -6,7 +6,7 @@ Asserted for every fault: 0 lost, 0 duplicates (a document in flight when its wo
 be sent again by the worker that takes over, marked as a resend: counted apart, at most one per
 worker killed), 0 stuck rows, every upload its result once the
 fault ends (an outage beyond the spool's bound may end in a clear message, counted apart). The test
-command runs the full counts (100 uploads per fault); ``CSVBOT_FAULTS_PROFILE=quick`` a small run.
+command runs 20 uploads per fault with short outages; ``scripts/faults`` the full counts (100).
 """
 
 from __future__ import annotations
