@@ -45,8 +45,6 @@ class Case:
     action: Action
     #: Set when the fix lives in a piece not built yet: the case must fail until it is.
     missing: str | None = None
-    #: A gap measured and not closed yet: the case runs and prints its tally, and may pass.
-    known_gap: str | None = None
     #: The fault leaves the workers unable to consume (Redis lost its consumer group): they are
     #: restarted after the count, so that the next case starts from a working service.
     restart_workers_after: bool = False
@@ -203,8 +201,6 @@ def _check(tally: Tally, stack: FaultStack) -> None:
 def _marks(case: Case) -> list[pytest.MarkDecorator]:
     if case.missing:
         return [pytest.mark.xfail(strict=True, reason=case.missing)]
-    if case.known_gap:
-        return [pytest.mark.xfail(strict=False, reason=case.known_gap)]
     return []
 
 
