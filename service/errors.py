@@ -195,9 +195,17 @@ class FloodLimitedError(PermanentError):
 
 
 class TelegramUnavailableError(OutageError):
-    """The Telegram Bot API failed (5xx or network) after our retries."""
+    """The Telegram Bot API failed (429, 5xx or network) after our retries."""
 
     kind = "telegram_unavailable"
+    user_message = "Telegram is not answering me right now. Please try again in a minute."
+
+
+class TelegramFileGoneError(PermanentError):
+    """Telegram refused a file for good (a 4xx on its download): asking again changes nothing."""
+
+    kind = "telegram_file_gone"
+    user_message = "Telegram would not give me that file. Please send it again."
 
 
 # --- the job queue and per-user quotas ----------------------------------------------------

@@ -417,6 +417,19 @@ def spool_full(dependency: str) -> str:
     ).format(dependency=_dependency(dependency))
 
 
+def telegram_download_failed(file_name: str) -> str:
+    return _(
+        "Telegram kept refusing to hand me {file_name} for a minute, so I have not saved it. "
+        "Please send it again in a minute."
+    ).format(file_name=file_name)
+
+
+def telegram_file_gone(file_name: str) -> str:
+    return _("Telegram would not give me {file_name} (it may have expired). Please send it again.").format(
+        file_name=file_name
+    )
+
+
 def spool_failed(file_name: str) -> str:
     return _("Sorry: I could not queue {file_name}. Please send it again.").format(file_name=file_name)
 

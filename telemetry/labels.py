@@ -33,6 +33,7 @@ ERROR_KINDS: tuple[str, ...] = (
     "storage_rejected",
     "storage_timeout",
     "storage_unavailable",
+    "telegram_file_gone",
     "telegram_unavailable",
     "too_large",
     "too_many_columns",

@@ -10,16 +10,12 @@ is down the file stays spooled and is finished when they are back.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from aiogram import Bot, F, Router
 from aiogram.types import Document, Message
-from opentelemetry import trace
 
 from service import messages
 from service.bot.middlewares import UpdateOutcome
@@ -35,18 +31,11 @@ from service.errors import (
 )
 from service.spool import SpoolEntry, UploadDesk
 from service.storage.keys import input_key
-from service.telegram.api_session import method_label
+from service.telegram.download import download_file
 from telemetry.tracing import inject_context
-
-#: The download of the user's file (getFile and the file transfer) as one span.
-_tracer = trace.get_tracer(__name__)
 
 log = logging.getLogger(__name__)
 
-#: Attempts of the file download before the upload fails, and the ceiling of the wait between
-#: them: 5 attempts over up to ~10 s ride out a burst of 429s or 502s.
-DOWNLOAD_ATTEMPTS = 5
-DOWNLOAD_BACKOFF_CAP_SECONDS = 4.0
 #: The byte quota counts the uploads of the last 24 hours (a rolling day).
 QUOTA_WINDOW = timedelta(hours=24)
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab", ".psv")
@@ -105,7 +94,7 @@ async def on_document(
     progress = await message.answer(messages.received(file_name))
     path = upload_desk.spool.incoming_path(job_id)
     try:
-        await _download(bot, services, document.file_id, path)
+        await download_file(bot, metrics, document.file_id, path, file_name)
         size = path.stat().st_size
         if size > settings.max_upload_bytes:  # metadata can lie (or be missing)
             raise FileTooLargeError(user_message=messages.too_large(size, settings.max_upload_bytes))
@@ -160,32 +149,3 @@ async def check_quotas(services: Services, desk: UploadDesk, user_id: int, file_
             "daily bytes quota",
             user_message=messages.quota_daily_bytes(used, settings.quota_daily_bytes),
         )
-
-
-async def _download(bot: Bot, services: Services, file_id: str, path: Path) -> None:
-    """Stream the user's file from Telegram to ``path``, measured like any Bot API call.
-
-    The file GET does not go through the Bot API session's retries, and a 429 or 5xx on it would
-    otherwise cost the user a resend: it is retried (full jitter, capped) — it only reads.
-    """
-    label = method_label("downloadFile")
-    with _tracer.start_as_current_span("telegram.download_file"):
-        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-            started = time.perf_counter()
-            status = "ok"
-            try:
-                await bot.download(file_id, destination=path)
-                return
-            except Exception:
-                status = "network_error"
-                if attempt == DOWNLOAD_ATTEMPTS:
-                    raise
-                log.info(
-                    "file download failed; retrying", extra={"event": "download_retry", "attempt": attempt}
-                )
-            finally:
-                services.metrics.telegram_requests.labels(label, status).inc()
-                services.metrics.telegram_request_duration.labels(label).observe(
-                    time.perf_counter() - started
-                )
-            await asyncio.sleep(random.uniform(0, min(DOWNLOAD_BACKOFF_CAP_SECONDS, 0.5 * 2**attempt)))

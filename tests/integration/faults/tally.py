@@ -48,6 +48,9 @@ class Tally:
     seconds: float = 0.0
     #: In-flight repeats the fault may cause (one per worker killed while sending).
     allowed_repeats: int = 0
+    #: What the users of a few uploads that did not end in one result read, by outcome: a
+    #: failure shows the chats themselves, not only the counts.
+    examples: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def row(self) -> str:
         return (
@@ -114,6 +117,22 @@ def repeated_documents(emulator: TelegramEmulator, chat_id: int) -> int:
     return max(0, sum(1 for e in messages if _cleaned(e) or _profile(e)) - 2)
 
 
+#: Chats shown per outcome in a failure's message.
+EXAMPLES_PER_OUTCOME = 3
+
+
+def render_chat(emulator: TelegramEmulator, chat_id: int) -> str:
+    """One chat as its user saw it: each bot message with its earlier versions, oldest first."""
+    lines = [f"chat {chat_id}:"]
+    for entry in emulator.bot_messages(chat_id):
+        shown = entry.content or "(empty)"
+        if entry.document is not None:
+            shown = f"[document {entry.document.file_name}] {shown}"
+        history = " -> ".join(repr(text) for text in entry.edit_history)
+        lines.append(f"  {shown!r}" + (f"  (earlier: {history})" if history else ""))
+    return "\n".join(lines)
+
+
 def settled(emulator: TelegramEmulator, chat_ids: list[int]) -> bool:
     return all(outcome(emulator, chat_id) != "pending" for chat_id in chat_ids)
 
@@ -124,6 +143,10 @@ def count(tally: Tally, emulator: TelegramEmulator, chat_ids: list[int]) -> None
         result = outcome(emulator, chat_id)
         if result == "inflight_repeat":
             tally.repeated_documents += repeated_documents(emulator, chat_id)
+        if result != "one":
+            shown = tally.examples.setdefault(result, [])
+            if len(shown) < EXAMPLES_PER_OUTCOME:
+                shown.append(render_chat(emulator, chat_id))
         if result == "one":
             tally.one_result += 1
         elif result == "pending":

@@ -195,7 +195,8 @@ async def run_case(stack: FaultStack, case: Case, p: Profile) -> Tally:
 
 
 def _check(tally: Tally, stack: FaultStack) -> None:
-    assert tally.ok, f"{tally}\n{stack.stderr_tails()}"
+    chats = "\n".join(f"-- {outcome}:\n" + "\n".join(shown) for outcome, shown in tally.examples.items())
+    assert tally.ok, f"{tally}\n{chats}\n{stack.stderr_tails()}"
 
 
 def _marks(case: Case) -> list[pytest.MarkDecorator]:
