@@ -25,7 +25,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "emulators": frozenset(),
     "simulate": frozenset({"telemetry", "service", "emulators"}),
 }
-FIRST_PARTY = frozenset(ALLOWED)
+#: Also first-party, and imported by no package: the benchmarks (which may import any package but
+#: the tests) and the tests (which may import anything).
+TOOLS = frozenset({"bench", "tests"})
+FIRST_PARTY = frozenset(ALLOWED) | TOOLS
 
 
 def imported_packages(source: str) -> set[str]:
@@ -54,8 +57,26 @@ def test_every_package_imports_only_what_its_layer_allows() -> None:
 
 
 def test_every_first_party_package_has_a_rule() -> None:
-    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "bench"}
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - TOOLS
     assert packages == set(ALLOWED)
+
+
+def _readme_layout() -> dict[str, frozenset[str]]:
+    """The README's "Layout" table: package → the packages it says it may import."""
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("### Layout", 1)[1].split("\n## ", 1)[0]
+    table: dict[str, frozenset[str]] = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[0].endswith("/`"):
+            names = {word.strip("`, ") for word in cells[2].split()} - {"nothing", "of", "ours", "but", "and"}
+            table[cells[0].strip("`/")] = frozenset(names)
+    return table
+
+
+def test_the_readme_layout_table_states_these_rules() -> None:
+    readme = _readme_layout()
+    assert {name: readme.get(name) for name in ALLOWED} == ALLOWED
+    assert set(readme) >= TOOLS, "the README's table lists bench/ and tests/ too"
 
 
 @pytest.mark.parametrize(
@@ -66,6 +87,8 @@ def test_every_first_party_package_has_a_rule() -> None:
         ("service", "from emulators.telegram import TelegramEmulator\n", "emulators"),
         ("alerts", "from dashboards import overview\n", "dashboards"),
         ("dashboards", "import alerts.rules\n", "alerts"),
+        ("service", "from tests.integration.e2e.polling import eventually\n", "tests"),
+        ("simulate", "import bench.bare_bot\n", "bench"),
     ],
 )
 def test_a_forbidden_import_is_reported(tmp_path: Path, package: str, source: str, offender: str) -> None:
