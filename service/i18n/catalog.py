@@ -32,7 +32,7 @@ def po_path(locale: str) -> Path:
 
 def read_catalog(locale: str) -> Catalog:
     with po_path(locale).open("rb") as stream:
-        return read_po(stream, locale=locale, domain=DOMAIN)
+        return read_po(stream, locale=locale, domain=DOMAIN, abort_invalid=True)
 
 
 def compile_catalog(catalog: Catalog) -> gettext.GNUTranslations:

@@ -11,6 +11,7 @@ from emulators.telegram.params import Params
 from emulators.telegram.state import EmulatorState, command_menu_key
 
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
+_LANGUAGE_CODE = re.compile(r"[a-z]{2}")
 MAX_COMMANDS = 100
 MAX_COMMAND_DESCRIPTION = 256
 MAX_CALLBACK_ANSWER = 200
@@ -24,7 +25,11 @@ def _menu_key(params: Params) -> str:
     scope = params.get_json("scope")
     if scope is not None and not isinstance(scope, dict):
         raise bad_request("can't parse BotCommandScope JSON object")
-    return command_menu_key(scope, params.get_str("language_code"))
+    language_code = params.get_str("language_code")
+    # The Bot API takes an ISO 639-1 code: two letters (or empty, for every language).
+    if language_code and not _LANGUAGE_CODE.fullmatch(language_code):
+        raise bad_request("invalid language code specified")
+    return command_menu_key(scope, language_code)
 
 
 async def set_my_commands(state: EmulatorState, params: Params) -> bool:

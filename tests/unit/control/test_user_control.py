@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from itertools import count
 
+import pytest
 from aiogram import Bot
 from aiogram.types import Update
 
 from emulators.telegram import EmulatedUser, TelegramEmulator
+from service.bot import menu
 from service.bot.callbacks import sign
 from service.bot.dispatcher import build_dispatcher
 from service.bot.menu import set_command_menus
@@ -143,3 +145,14 @@ async def test_command_menus_are_set_per_language(emulator: TelegramEmulator, bo
     assert set(default) == set(russian) >= {"cancel", "delete", "privacy", "language", "format"}
     assert default["delete"] == "Delete all your files and jobs"
     assert russian["delete"] == kazakh["delete"] == "Удалить все ваши файлы и задания"
+
+
+async def test_a_menu_telegram_refuses_does_not_keep_the_others_from_being_set(
+    emulator: TelegramEmulator, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The emulator refuses a code that is not two letters, as the Bot API does."""
+    monkeypatch.setattr(menu, "menu_languages", lambda: {None: "en", "sah": "ru", "tt": "ru"})
+    await set_command_menus(bot)
+    tatar = {c["command"]: c["description"] for c in emulator.bot_commands(language_code="tt")}
+    assert tatar["delete"] == "Удалить все ваши файлы и задания"
+    assert emulator.stats.calls("setMyCommands", 400) == 1

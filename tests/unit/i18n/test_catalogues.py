@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import string
 from functools import cache
+from pathlib import Path
 
 import pytest
+from babel.messages.pofile import PoFileError
 
-from service.i18n import language_for, use_language
+from service.i18n import catalog, language_for, use_language
 from service.i18n.catalog import LOCALES_DIR, SOURCE_LOCALE, compile_catalog, i18n, read_catalog
 from service.i18n.extract import template as _template
 
@@ -114,3 +116,14 @@ def test_numbers_sizes_and_times_follow_the_language() -> None:
     assert ru == ("1\xa0234\xa0567,5", "20 МБ", "42\xa0%", "01.12.2026, 17:43 UTC")
     assert en[:3] == ("1,234,567.5", "20 MB", "42%")
     assert en[3].startswith("12/1/26")
+
+
+def test_a_catalogue_that_does_not_parse_fails_loudly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "xx" / "LC_MESSAGES"
+    broken.mkdir(parents=True)
+    (broken / "csvbot.po").write_text('msgid "a"\nmsgstr "b"\nthis is no keyword\n')
+    monkeypatch.setattr(catalog, "LOCALES_DIR", tmp_path)
+    with pytest.raises(PoFileError):
+        read_catalog("xx")
