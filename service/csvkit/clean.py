@@ -228,6 +228,7 @@ class CleaningPass:
             if safe is not None:
                 frame = frame.with_columns(pl.Series(name, values=safe, dtype=pl.String))
                 self.formula_cells += changed
+                self.profile.columns[index].formula_cells += changed
         # One write per batch; polars quotes exactly where the csv module's QUOTE_MINIMAL does
         # (a test compares them), except that it writes "" for an empty string: written as null
         # it is nothing, as there. The output stream's encoder runs once, not once per row.

@@ -22,6 +22,10 @@ from .distinct import DistinctCounter
 from .infer import NULL_TOKENS, NUMERIC_KINDS, Kind, KindMatcher, column_has_nulls, join_column
 
 SAMPLE_VALUES = 3
+#: The most common value is counted exactly while a column has at most this many distinct
+#: values (a category, a status, a city); past it the tally is dropped, since in a column of
+#: mostly unique values "most common" says nothing, and an exact count would cost memory.
+TOP_DISTINCT_LIMIT = 1_000
 # Sample values are for eyes, not for analysis: long ones are cut.
 SAMPLE_MAX_CHARS = 60
 
@@ -42,7 +46,9 @@ class ColumnProfile:
         "_minimum",
         "_numbers",
         "_samples",
+        "_top",
         "_total",
+        "formula_cells",
         "kind",
         "name",
         "nulls",
@@ -66,6 +72,9 @@ class ColumnProfile:
         self._minimum: float | int | None = None
         self._maximum: float | int | None = None
         self._total: float | int = 0
+        self._top: dict[str, int] | None = {}
+        #: Cells of this column that formula neutralisation changed (counted by the cleaner).
+        self.formula_cells = 0
 
     def update(self, values: pl.Series, joined: str) -> None:
         """Add a batch of this column's values, also given as :func:`.infer.join_column` made them."""
@@ -84,6 +93,7 @@ class ColumnProfile:
             self._update_numbers(kind, present)
         self.kind = kind
         self._distinct.add_all(present)
+        self._count_top(present)
         if len(self._samples) < SAMPLE_VALUES:
             # Enough of the batch's distinct values, in order, to fill the samples even if the
             # first ones are samples already.
@@ -92,6 +102,24 @@ class ColumnProfile:
                     self._samples.append(value)
                     if len(self._samples) == SAMPLE_VALUES:
                         break
+
+    def _count_top(self, present: pl.Series) -> None:
+        if self._top is None:
+            return
+        counts = present.rename("value").value_counts(name="n")
+        if counts.height > TOP_DISTINCT_LIMIT:
+            self._top = None
+            return
+        for value, n in zip(counts.to_series(0).to_list(), counts.to_series(1).to_list(), strict=True):
+            self._top[value] = self._top.get(value, 0) + n
+        if len(self._top) > TOP_DISTINCT_LIMIT:
+            self._top = None
+
+    def _most_common(self) -> tuple[str, int] | None:
+        """The most common value and its count; ties go to the value that sorts first."""
+        if not self._top:
+            return None
+        return min(self._top.items(), key=lambda item: (-item[1], item[0]))
 
     def _update_numbers(self, kind: Kind, present: pl.Series) -> None:
         # polars parses ASCII numbers exactly as int() and float() do (a test compares them);
@@ -119,6 +147,7 @@ class ColumnProfile:
         kind = self.kind or Kind.EMPTY
         numeric = kind in NUMERIC_KINDS and self._numbers > 0
         mean = self._total / self._numbers if numeric else None
+        top = self._most_common()
         return {
             "position": self.position,
             "name": self.name,
@@ -132,6 +161,9 @@ class ColumnProfile:
             "max": _number(self._maximum) if numeric and self._maximum is not None else None,
             "mean": _number(round(mean, 6)) if mean is not None else None,
             "samples": [value[:SAMPLE_MAX_CHARS] for value in self._samples],
+            "top": top[0][:SAMPLE_MAX_CHARS] if top else None,
+            "top_count": top[1] if top else None,
+            "formula_cells": self.formula_cells,
         }
 
 

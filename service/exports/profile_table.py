@@ -24,6 +24,9 @@ HEADERS = (
     N_("sample 1"),
     N_("sample 2"),
     N_("sample 3"),
+    N_("most common"),
+    N_("most common: times"),
+    N_("formula-like cells"),
 )
 TYPE_NAMES = {
     "empty": N_("empty"),
@@ -65,6 +68,9 @@ def profile_rows(
                 _blank(column["mean"]),
                 *(safe(sample) for sample in samples),
                 *([""] * (SAMPLES - len(samples))),
+                "" if column.get("top") is None else safe(str(column["top"])),
+                _blank(column.get("top_count")),
+                column.get("formula_cells", 0),
             ]
         )
     return headers, rows

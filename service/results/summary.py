@@ -1,9 +1,10 @@
 """The result message: the job id, one line about the table, and a per-column block.
 
 The block is monospace (a ``pre`` entity, never a parse mode: names and values are user data)
-with one line per column — type, filled share, distinct count, and min…max for numbers or an
-example value otherwise — for the first columns that fit Telegram's 1,024-character caption;
-the rest are counted ("…and 12 more columns in the profile file").
+with one line per column — type, filled share, distinct count, and min…max for numbers, else
+the most common value with its count when a value repeats, else an example — for the first
+columns that fit Telegram's 1,024-character caption; the rest are counted ("…and 12 more columns
+in the profile file").
 """
 
 from __future__ import annotations
@@ -42,15 +43,41 @@ def overview(summary: Mapping[str, Any]) -> str:
         )
     neutralised = int(summary.get("formula_cells_neutralised", 0))
     if neutralised:
-        text += "; " + ngettext(
-            "{n} formula-like cell starts with '", "{n} formula-like cells start with '", neutralised
-        ).format(n=messages.count(neutralised))
+        text += "; " + formula_line(neutralised, summary)
     malformed = summary.get("malformed")
     if isinstance(malformed, Mapping) and malformed.get("rows"):
         text += "\n" + malformed_line(malformed)
     fmt = summary.get("output_format")
     if isinstance(fmt, str) and fmt in messages.FORMAT_NAMES:
         text += "\n" + _("Format: {format} (/format to change)").format(format=messages.format_name(fmt))
+    return text
+
+
+#: Columns named in the line about formula-like cells.
+FORMULA_COLUMNS_SHOWN = 3
+
+
+def formula_line(neutralised: int, summary: Mapping[str, Any]) -> str:
+    """How many formula-like cells there were, what became of them, and in which columns.
+
+    In CSV they start with ``'`` (a spreadsheet shows them as text); an XLSX text cell is never
+    evaluated, so there they are exactly what the user wrote."""
+    if summary.get("output_format") == "xlsx":
+        head = ngettext(
+            "{n} formula-like cell kept as text", "{n} formula-like cells kept as text", neutralised
+        )
+    else:
+        head = ngettext(
+            "{n} formula-like cell starts with '", "{n} formula-like cells start with '", neutralised
+        )
+    text = head.format(n=messages.count(neutralised))
+    columns = [c for c in summary.get("column_profiles", []) if int(c.get("formula_cells") or 0)]
+    if columns:
+        named = ", ".join(
+            f"{_clip(' '.join(str(c['name']).split()), NAME_CHARS)} {messages.count(int(c['formula_cells']))}"
+            for c in columns[:FORMULA_COLUMNS_SHOWN]
+        )
+        text += " (" + named + (", …" if len(columns) > FORMULA_COLUMNS_SHOWN else "") + ")"
     return text
 
 
@@ -81,6 +108,10 @@ def column_line(column: Mapping[str, Any]) -> str:
     ]
     if column.get("min") is not None and column.get("max") is not None:
         parts.append(_clip(f"{_num(column['min'])}…{_num(column['max'])}", VALUE_CHARS))
+    elif column.get("top") is not None and int(column.get("top_count") or 0) > 1:
+        count = "×" + messages.count(int(column["top_count"]))
+        value = _clip(" ".join(str(column["top"]).split()), VALUE_CHARS - len(count) - 1)
+        parts.append(f"{value} {count}")
     elif column.get("samples"):
         parts.append(_clip(" ".join(str(column["samples"][0]).split()), VALUE_CHARS))
     return " ".join(parts)
@@ -91,9 +122,12 @@ def result_text(
 ) -> Text:
     """``resend``: the head says the result is sent again (a deliverer that took over)."""
     caption = messages.result_caption_resent(job_id) if resend else messages.result_caption(job_id)
-    head = caption + "\n" + overview(summary)
-    legend = _("column · type · filled · distinct · range or example")
-    budget = MAX_CAPTION_CHARS - len(head) - len(legend) - _TAIL_RESERVE
+    about = overview(summary)
+    head = caption + "\n" + about
+    legend = _("column · type · filled · distinct · range, most common (×times) or example")
+    # Sized for the longer caption either way, so a resend shows the same columns as the first.
+    longest = max(len(messages.result_caption(job_id)), len(messages.result_caption_resent(job_id)))
+    budget = MAX_CAPTION_CHARS - (longest + 1 + len(about)) - len(legend) - _TAIL_RESERVE
     lines: list[str] = []
     for column in columns:
         line = column_line(column)
@@ -119,7 +153,20 @@ def result_text(
 
 def stored_columns(column_profiles: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """What of the profile a job's summary keeps for showing the block again."""
-    keep = ("position", "name", "type", "values", "null_share", "distinct", "distinct_is_exact", "min", "max")
+    keep = (
+        "position",
+        "name",
+        "type",
+        "values",
+        "null_share",
+        "distinct",
+        "distinct_is_exact",
+        "min",
+        "max",
+        "top",
+        "top_count",
+        "formula_cells",
+    )
     return [
         {**{k: column.get(k) for k in keep}, "samples": list(column.get("samples", []))[:1]}
         for column in column_profiles[:STORED_COLUMNS]

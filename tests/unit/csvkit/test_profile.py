@@ -92,6 +92,26 @@ def test_high_cardinality_columns_get_an_estimate_within_five_percent(in_dir: Pa
     assert (columns["flag"]["distinct"], columns["flag"]["distinct_is_exact"]) == (2, True)
 
 
+def test_the_most_common_value_is_counted_exactly_across_batches(in_dir: Path, out_dir: Path) -> None:
+    """60,000 rows span several batches; ties go to the value that sorts first; a column of
+    unique values (past the 1,000-distinct bound) names none."""
+    rows = [["city", "tie", "id"]] + [
+        [["Омск", "Tver", "Tver", ""][i % 4], ["b", "a"][i % 2], f"id-{i}"] for i in range(60_000)
+    ]
+    columns = _columns(process_csv(write_csv(in_dir / "t.csv", rows), out_dir, CsvLimits()).profile)
+
+    assert (columns["city"]["top"], columns["city"]["top_count"]) == ("Tver", 30_000)
+    assert (columns["tie"]["top"], columns["tie"]["top_count"]) == ("a", 30_000)
+    assert (columns["id"]["top"], columns["id"]["top_count"]) == (None, None)
+
+
+def test_formula_like_cells_are_counted_per_column(in_dir: Path, out_dir: Path) -> None:
+    rows = [["phone", "note", "n"], ["+79161234567", "=1+2", "1"], ["+7", "ok", "2"], ["8 916", "@x", "3"]]
+    columns = _columns(process_csv(write_csv(in_dir / "t.csv", rows), out_dir, CsvLimits()).profile)
+
+    assert [columns[name]["formula_cells"] for name in ("phone", "note", "n")] == [2, 2, 0]
+
+
 def test_samples_are_the_first_distinct_non_null_values(in_dir: Path, out_dir: Path) -> None:
     rows = [["v"], [""], ["b"], ["b"], ["a"], ["NULL"], ["c"], ["d"]]
     v = _columns(process_csv(write_csv(in_dir / "t.csv", rows), out_dir, CsvLimits()).profile)["v"]
