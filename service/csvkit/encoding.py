@@ -27,6 +27,7 @@ from pathlib import Path
 
 from service.errors import EncodingError
 
+from . import texts
 from .filetype import nul_bytes_error
 
 # 1 MiB: large enough that per-chunk Python overhead vanishes, small enough to be a fixed cost.
@@ -133,10 +134,7 @@ def _choose_legacy(scan: _Scan) -> str:
         line = scan.first_invalid or 1
         raise EncodingError(
             f"mixed encodings, first non-UTF-8 byte on line {line}",
-            user_message=(
-                f"This file is mostly UTF-8, but line {line:,} has bytes that are not valid "
-                "UTF-8: it mixes text encodings. Please save it as UTF-8 and resend."
-            ),
+            user_message=texts.MIXED_ENCODINGS.format(line=f"{line:,}"),
         )
     in_runs = total = 0
     for run in _CP1251_LETTER_RUN.finditer(sample):
@@ -155,8 +153,5 @@ def _declared_but_invalid(codec: str, line: int) -> EncodingError:
     name = "UTF-8" if codec == "utf-8" else "UTF-16"
     return EncodingError(
         f"{codec} byte-order mark but invalid {codec} on line {line}",
-        user_message=(
-            f"This file says it is {name}, but line {line:,} is not valid {name}. "
-            "Please save it as UTF-8 and resend."
-        ),
+        user_message=texts.DECLARED_BUT_INVALID.format(name=name, line=f"{line:,}"),
     )

@@ -20,23 +20,26 @@ import re
 
 from service.errors import NotCsvError
 
+from . import texts
+from .texts import N_
+
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"%PDF-", "a PDF document"),
-    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another ZIP archive"),
-    (b"PK\x05\x06", "an empty ZIP archive"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-format Excel or Word file (.xls/.doc)"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"Rar!\x1a\x07", "a RAR archive"),
-    (b"\xfd7zXZ\x00", "an xz archive"),
-    (b"\x28\xb5\x2f\xfd", "a zstd archive"),
-    (b"SQLite format 3\x00", "an SQLite database"),
-    (b"\x7fELF", "a program"),
-    (b"MZ\x90\x00", "a Windows program"),
+    (b"\x89PNG\r\n\x1a\n", N_("a PNG image")),
+    (b"\xff\xd8\xff", N_("a JPEG image")),
+    (b"GIF87a", N_("a GIF image")),
+    (b"GIF89a", N_("a GIF image")),
+    (b"%PDF-", N_("a PDF document")),
+    (b"PK\x03\x04", N_("an Excel workbook (.xlsx) or another ZIP archive")),
+    (b"PK\x05\x06", N_("an empty ZIP archive")),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", N_("an old-format Excel or Word file (.xls/.doc)")),
+    (b"\x1f\x8b", N_("a gzip archive")),
+    (b"7z\xbc\xaf\x27\x1c", N_("a 7-Zip archive")),
+    (b"Rar!\x1a\x07", N_("a RAR archive")),
+    (b"\xfd7zXZ\x00", N_("an xz archive")),
+    (b"\x28\xb5\x2f\xfd", N_("a zstd archive")),
+    (b"SQLite format 3\x00", N_("an SQLite database")),
+    (b"\x7fELF", N_("a program")),
+    (b"MZ\x90\x00", N_("a Windows program")),
 )
 
 # C0 control characters other than tab, LF, CR and ESC. Form feed and vertical tab are rare
@@ -49,11 +52,9 @@ _MAX_CONTROL_SHARE = 0.01
 _MARKUP = re.compile(r"\s*<(?:!doctype|html|\?xml|svg|head|body|table|rss|feed)\b", re.IGNORECASE)
 _JSON = re.compile(r"\s*(?:\{\s*\"|\[\s*[\[{\"])")
 
-_ADVICE = " Please send a CSV text file (.csv, .tsv or .txt)."
-
 
 def _not_csv(what: str, detail: str) -> NotCsvError:
-    return NotCsvError(detail, user_message=f"That file is {what}, not CSV.{_ADVICE}")
+    return NotCsvError(detail, user_message=texts.NOT_CSV.format(what=what))
 
 
 def check_signature(head: bytes) -> None:
@@ -67,10 +68,7 @@ def nul_bytes_error(line: int) -> NotCsvError:
     """The error for a NUL byte: text never contains one, binary files nearly always do."""
     return NotCsvError(
         f"NUL byte on line {line}",
-        user_message=(
-            f"That file contains NUL bytes (first on line {line:,}), so it is binary data, "
-            "not CSV text. If it is UTF-16 text, save it as UTF-8 and resend."
-        ),
+        user_message=texts.NUL_BYTES.format(line=f"{line:,}"),
     )
 
 
@@ -80,9 +78,9 @@ def check_text_sample(text: str) -> None:
     if text and control / len(text) > _MAX_CONTROL_SHARE:
         raise NotCsvError(
             f"{control} control characters in the first {len(text)}",
-            user_message="That file contains binary data, not CSV text." + _ADVICE,
+            user_message=texts.BINARY,
         )
     if _MARKUP.match(text):
-        raise _not_csv("an HTML or XML document", "markup document")
+        raise _not_csv(N_("an HTML or XML document"), "markup document")
     if _JSON.match(text):
-        raise _not_csv("a JSON document", "JSON document")
+        raise _not_csv(N_("a JSON document"), "JSON document")

@@ -15,6 +15,8 @@ from service.errors import (
     TooManyRowsError,
 )
 
+from . import texts
+
 MIB = 1024 * 1024
 
 
@@ -52,10 +54,11 @@ def file_too_large(size: int, limit: int) -> FileTooLargeError:
     found, allowed = format_size(size), format_size(limit)
     if found == allowed or found.replace(".0 ", " ") == allowed:
         # Just over the limit: rounded sizes would read "20.0 MB; the limit is 20 MB".
-        found, allowed = f"{size:,} bytes", f"{limit:,} bytes ({allowed})"
+        found = texts.BYTES.format(n=f"{size:,}")
+        allowed = texts.BYTES.format(n=f"{limit:,}") + f" ({allowed})"
     return FileTooLargeError(
         f"file is {size} bytes, limit {limit}",
-        user_message=(f"This file is {found}; the limit is {allowed}. Please split it into smaller files."),
+        user_message=texts.FILE_TOO_LARGE.format(found=found, allowed=allowed),
     )
 
 
@@ -63,18 +66,15 @@ def too_many_rows(limit: int) -> TooManyRowsError:
     # Reading stops at the first row over the limit, so the true total is unknown: "more than".
     return TooManyRowsError(
         f"more than {limit} data rows",
-        user_message=(
-            f"This file has more than {format_count(limit)} rows; "
-            f"the limit is {format_count(limit)}. Please split it into smaller files."
-        ),
+        user_message=texts.TOO_MANY_ROWS.format(limit=format_count(limit)),
     )
 
 
 def too_many_columns(found: int, limit: int, *, at_least: bool = False) -> TooManyColumnsError:
-    amount = f"at least {format_count(found)}" if at_least else format_count(found)
+    amount = texts.AT_LEAST.format(n=format_count(found)) if at_least else format_count(found)
     return TooManyColumnsError(
         f"{amount} columns, limit {limit}",
-        user_message=f"This file has {amount} columns; the limit is {format_count(limit)}.",
+        user_message=texts.TOO_MANY_COLUMNS.format(amount=amount, limit=format_count(limit)),
     )
 
 
@@ -82,15 +82,10 @@ def field_too_long(line: int, limit: int, found: int | None = None) -> FieldTooL
     if found is None:
         # The parser stopped at its own bound, so only "longer than" is known. An unclosed
         # quote is a common cause, and one the user can fix.
-        detail = (
-            f"A cell starting on line {format_count(line)} is longer than "
-            f"{format_count(limit)} characters, the limit. If that cell should be short, look "
-            'for a quote (") that is never closed: everything after it becomes one cell.'
-        )
+        detail = texts.FIELD_TOO_LONG_UNCLOSED.format(line=format_count(line), limit=format_count(limit))
     else:
-        detail = (
-            f"A cell on line {format_count(line)} has {format_count(found)} characters; "
-            f"the limit is {format_count(limit)}."
+        detail = texts.FIELD_TOO_LONG.format(
+            line=format_count(line), found=format_count(found), limit=format_count(limit)
         )
     return FieldTooLongError(f"field too long at line {line}", user_message=detail)
 
@@ -99,8 +94,5 @@ def record_too_wide(line: int, limit: int) -> TooManyColumnsError:
     # Counting stops at the first field over the limit (the rest is never read), so "more than".
     return TooManyColumnsError(
         f"record on line {line} has more than {limit} fields",
-        user_message=(
-            f"The row on line {format_count(line)} has more than {format_count(limit)} fields; "
-            f"the limit is {format_count(limit)} columns. Check that row's delimiters and quotes."
-        ),
+        user_message=texts.RECORD_TOO_WIDE.format(line=format_count(line), limit=format_count(limit)),
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 from service.errors import EmptyFileError, MalformedCsvError
 
+from . import texts
 from .clean import CleaningPass
 from .dialect import Dialect, sniff_dialect
 from .encoding import detect_encoding
@@ -73,13 +74,13 @@ def process_csv(
     if bytes_in > limits.max_bytes:
         raise file_too_large(bytes_in, limits.max_bytes)
     if bytes_in == 0:
-        raise EmptyFileError("0 bytes", user_message="That file is empty (0 bytes).")
+        raise EmptyFileError("0 bytes", user_message=texts.EMPTY_BYTES)
     with input_path.open("rb") as stream:
         check_signature(stream.read(HEAD_BYTES))
     codec = detect_encoding(input_path).codec
     sample, complete = _read_text_head(input_path, codec)
     if not sample.strip():
-        raise EmptyFileError("only whitespace", user_message="That file has no text in it.")
+        raise EmptyFileError("only whitespace", user_message=texts.NO_TEXT)
     check_text_sample(sample)
     ensure_parser_field_limit(limits.max_field_chars)
     dialect = sniff_dialect(
@@ -187,7 +188,7 @@ def _reject_if_unusable(cleaning: CleaningPass) -> None:
         if cleaning.header is not None:
             raise EmptyFileError(
                 "header only",
-                user_message="That file has a header row but no data rows under it.",
+                user_message=texts.HEADER_ONLY,
             )
         raise EmptyFileError("no data rows")
     malformed = cleaning.shaper.malformed
@@ -198,11 +199,11 @@ def _reject_if_unusable(cleaning: CleaningPass) -> None:
         lines = ", ".join(f"{line:,}" for line in malformed.first_lines)
         raise MalformedCsvError(
             f"{malformed.rows} of {cleaning.rows_in} rows malformed",
-            user_message=(
-                f"Most rows don't fit the table: {malformed.rows:,} of {cleaning.rows_in:,} "
-                f"have a different number of fields than the {cleaning.columns:,} columns or "
-                f"broken quotes (first on lines {lines}). Check the delimiter and the quotes, "
-                "then resend."
+            user_message=texts.MALFORMED.format(
+                rows=f"{malformed.rows:,}",
+                total=f"{cleaning.rows_in:,}",
+                columns=f"{cleaning.columns:,}",
+                lines=lines,
             ),
         )
 
