@@ -111,6 +111,8 @@ async def _act(
     elif press.action == "delete":
         await query.answer()
         erased = await erase_user(services, user_id)
+        if prefs_cache is not None:
+            prefs_cache.forget(user_id)
         await _edit(query, messages.deleted(erased.jobs, erased.files))
     elif press.action == "keep":
         await query.answer()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
@@ -37,13 +39,31 @@ async def on_format(message: Message, services: Services, user_prefs: UserPrefs 
     await message.answer(messages.format_prompt(current), reply_markup=markup)
 
 
+async def _stored(
+    query: CallbackQuery, services: Services, change: Callable[[], Awaitable[UserPrefs | None]]
+) -> UserPrefs | None:
+    """Make ``change``; when the user has no row (their data was deleted since the buttons were
+    sent), record the user again first, so a choice confirmed to them is a choice kept."""
+    prefs = await change()
+    if prefs is None:
+        user = query.from_user
+        await services.repo.remember_user(
+            user_id=user.id,
+            chat_id=query.message.chat.id if query.message is not None else user.id,
+            username=user.username,
+            language_code=user.language_code,
+        )
+        prefs = await change()
+    return prefs
+
+
 async def on_language_press(
     query: CallbackQuery, language: str, services: Services, cache: PrefsCache | None
 ) -> None:
     if language not in LANGUAGES:
         await query.answer(messages.button_expired())
         return
-    prefs = await services.repo.set_language(query.from_user.id, language)
+    prefs = await _stored(query, services, lambda: services.repo.set_language(query.from_user.id, language))
     if cache is not None and prefs is not None:  # this process sees the change at once
         cache.put(prefs)
     await query.answer()
@@ -58,7 +78,9 @@ async def on_format_press(
     if output_format not in OUTPUT_FORMATS:
         await query.answer(messages.button_expired())
         return
-    prefs = await services.repo.set_output_format(query.from_user.id, output_format)
+    prefs = await _stored(
+        query, services, lambda: services.repo.set_output_format(query.from_user.id, output_format)
+    )
     if cache is not None and prefs is not None:  # this process sees the change at once
         cache.put(prefs)
     await query.answer()

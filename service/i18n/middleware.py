@@ -48,6 +48,10 @@ class PrefsCache:
         self._entries.move_to_end(user_id)
         return entry[1]
 
+    def forget(self, user_id: int) -> None:
+        """The user's data was deleted: the next update reads (and re-creates) the row."""
+        self._entries.pop(user_id, None)
+
     def put(self, prefs: UserPrefs) -> None:
         self._entries[prefs.user_id] = (time.monotonic(), prefs)
         self._entries.move_to_end(prefs.user_id)

@@ -156,3 +156,23 @@ async def test_a_menu_telegram_refuses_does_not_keep_the_others_from_being_set(
     tatar = {c["command"]: c["description"] for c in emulator.bot_commands(language_code="tt")}
     assert tatar["delete"] == "Удалить все ваши файлы и задания"
     assert emulator.stats.calls("setMyCommands", 400) == 1
+
+
+async def test_a_language_chosen_after_delete_is_kept(
+    emulator: TelegramEmulator, bot: Bot, services: Services, make_message: MakeMessage
+) -> None:
+    """/delete removes the user row; a /language press afterwards (the cache still held the
+    deleted row) records the user again and keeps the choice it confirms."""
+    user = emulator.create_user()
+    await stored_job(services, user)
+    dp = build_dispatcher(services)
+    await send(dp, bot, make_message, user, "/language")  # caches the user's preferences
+    await send(dp, bot, make_message, user, "/delete")
+    await press(emulator, bot, dp, user, sign(services.settings, "delete", "all", user.id))
+    assert await services.repo.get_user_prefs(user.id) is None
+
+    await send(dp, bot, make_message, user, "/language")
+    await press(emulator, bot, dp, user, sign(services.settings, "lang", "ru", user.id))
+
+    prefs = await services.repo.get_user_prefs(user.id)
+    assert prefs is not None and prefs.language == "ru"
