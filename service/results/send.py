@@ -21,7 +21,7 @@ from aiogram.utils.formatting import Text
 from service.db import Job
 from service.deps import Services
 from service.errors import CsvbotError
-from service.exports.formats import EXTENSIONS, Exported
+from service.exports.formats import EXTENSIONS
 
 log = logging.getLogger(__name__)
 
@@ -36,48 +36,41 @@ async def upload_action(bot: Bot, chat_id: int) -> None:
         await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
 
 
-async def send_results(services: Services, bot: Bot, job: Job, exported: Exported, text: Text) -> None:
-    cleaned_name, profile_name = exported.names(stem_of(job))
-    await upload_action(bot, job.chat_id)
-    first = await bot.send_document(
-        job.chat_id, FSInputFile(exported.cleaned, filename=cleaned_name), **text.as_caption_kwargs()
-    )
-    await upload_action(bot, job.chat_id)
-    second = await bot.send_document(job.chat_id, FSInputFile(exported.profile, filename=profile_name))
-    if first.document is not None and second.document is not None:
-        try:
-            await services.repo.set_result_file_ids(job.id, first.document.file_id, second.document.file_id)
-        except CsvbotError as exc:  # /job then falls back to storage
-            log.warning(
-                "could not record the results' file ids", extra={"job_id": job.id, "error_kind": exc.kind}
-            )
-
-
 async def resend(services: Services, bot: Bot, job: Job, text: Text) -> bool:
-    """Send a done job's results again; ``False`` if they are no longer stored."""
+    """Send a done job's results again; ``False`` if they are no longer stored.
+
+    Each document goes by its Telegram file id while Telegram still has it, and from storage
+    otherwise: a refused second id costs only the second document, never a repeat of the first.
+    """
     file_ids = await services.repo.result_file_ids(job.id)
-    if file_ids is not None:
-        try:
-            await upload_action(bot, job.chat_id)
-            await bot.send_document(job.chat_id, file_ids[0], **text.as_caption_kwargs())
-            await bot.send_document(job.chat_id, file_ids[1])
-            return True
-        except TelegramBadRequest:  # Telegram forgot the file: send it from storage instead
-            log.info("stored file id refused; sending from storage", extra={"job_id": job.id})
-    if job.cleaned_key is None or job.profile_key is None:
+    keys = (job.cleaned_key, job.profile_key)
+    if file_ids is None and None in keys:
         return False
     fmt = str((job.summary or {}).get("output_format") or "csv")
     ext = EXTENSIONS.get(fmt, ".csv")
-    stem = stem_of(job)
+    names = (f"{stem_of(job)}.cleaned{ext}", f"{stem_of(job)}.profile{ext}")
+    sent: list[str | None] = []
+    from_storage = False
+    await upload_action(bot, job.chat_id)
     with tempfile.TemporaryDirectory(prefix=f"csvbot-job-{job.id}-") as tmp:
-        cleaned = await services.storage.download_to_file(job.cleaned_key, Path(tmp))
-        profile = await services.storage.download_to_file(job.profile_key, Path(tmp))
-        await upload_action(bot, job.chat_id)
-        first = await bot.send_document(
-            job.chat_id, FSInputFile(cleaned, filename=f"{stem}.cleaned{ext}"), **text.as_caption_kwargs()
-        )
-        second = await bot.send_document(job.chat_id, FSInputFile(profile, filename=f"{stem}.profile{ext}"))
-    if first.document is not None and second.document is not None:
+        for index, key in enumerate(keys):
+            caption = text.as_caption_kwargs() if index == 0 else {}
+            if file_ids is not None:
+                try:
+                    message = await bot.send_document(job.chat_id, file_ids[index], **caption)
+                    sent.append(message.document.file_id if message.document else None)
+                    continue
+                except TelegramBadRequest:  # Telegram forgot the file: send it from storage
+                    log.info("stored file id refused; sending from storage", extra={"job_id": job.id})
+            if key is None:
+                return False
+            path = await services.storage.download_to_file(key, Path(tmp))
+            message = await bot.send_document(
+                job.chat_id, FSInputFile(path, filename=names[index]), **caption
+            )
+            sent.append(message.document.file_id if message.document else None)
+            from_storage = True
+    if from_storage and sent[0] is not None and sent[1] is not None:
         with contextlib.suppress(CsvbotError):
-            await services.repo.set_result_file_ids(job.id, first.document.file_id, second.document.file_id)
+            await services.repo.set_result_file_ids(job.id, sent[0], sent[1])
     return True

@@ -86,6 +86,26 @@ async def test_a_russian_users_job_comes_back_in_russian_in_their_format_and_res
     assert [m.document.file_id for m in sent[1:]] == [d.document.file_id for d in documents]  # type: ignore[union-attr]
 
 
+async def test_a_refused_second_file_id_resends_only_the_second_document_from_storage(
+    emulator: TelegramEmulator, bot: Bot, services: Services, make_message: MakeMessage
+) -> None:
+    user = emulator.create_user(language_code="en")
+    job = await queued_upload(services, user)
+    await runner(services, bot).run(job.id, {})
+    file_ids = await services.repo.result_file_ids(job.id)
+    assert file_ids is not None
+    await services.repo.set_result_file_ids(job.id, file_ids[0], "no-longer-known")
+
+    before = len(emulator.bot_messages(user.chat_id))
+    await send(build_dispatcher(services), bot, make_message, user, f"/job {job.id}")
+    documents = [m.document for m in emulator.bot_messages(user.chat_id)[before:] if m.document]
+
+    assert [d.file_name for d in documents] == ["продажи.cleaned.csv", "продажи.profile.csv"]
+    assert documents[0].file_id == file_ids[0], "the first went by its id, once"
+    refreshed = await services.repo.result_file_ids(job.id)
+    assert refreshed is not None and refreshed[1] == documents[1].file_id
+
+
 async def test_a_running_job_cancelled_stops_at_its_next_checkpoint_and_leaves_no_files(
     emulator: TelegramEmulator, bot: Bot, services: Services, tmp_path: object
 ) -> None:
