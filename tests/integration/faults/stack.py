@@ -23,6 +23,8 @@ from tests.integration.faults.redis_server import RedisServer
 
 #: Short, so work a killed worker held is taken back within seconds (the default is 5 minutes).
 JOB_LEASE_SECONDS = 5
+#: Jobs (and so deliveries) each worker runs at once.
+WORKER_CONCURRENCY = 2
 #: A storage call that hangs is given up after this long (15 s in production).
 STORAGE_TIMEOUT_SECONDS = 3
 WEBHOOK_SECRET = "fault-suite-secret"
@@ -60,6 +62,7 @@ class FaultStack:
             "DATABASE_URL": proxied(self.database_dsn, self.pg_proxy.port),
             "REDIS_URL": self.redis.url,
             "JOB_LEASE_SECONDS": str(JOB_LEASE_SECONDS),
+            "WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
             "STORAGE_TIMEOUT_SECONDS": str(STORAGE_TIMEOUT_SECONDS),
             "STORAGE_SLOW_SECONDS": "2",
             "LOG_LEVEL": "INFO",

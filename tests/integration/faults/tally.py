@@ -46,7 +46,7 @@ class Tally:
     stuck_detail: dict[str, int] = field(default_factory=dict)
     spool_left: int = 0
     seconds: float = 0.0
-    #: In-flight repeats the fault may cause (one per worker killed while sending).
+    #: In-flight repeats the fault may cause (one per delivery a killed worker had running).
     allowed_repeats: int = 0
     #: What the users of a few uploads that did not end in one result read, by outcome: a
     #: failure shows the chats themselves, not only the counts.
@@ -85,7 +85,7 @@ def outcome(emulator: TelegramEmulator, chat_id: int) -> str:
 
     A result is two documents (cleaned file, profile). More mean a document was sent again by a
     deliverer that took over from one that died while sending it (Telegram cannot tell us that
-    it arrived): such resends say so in their caption, and each kill can cause at most one. A
+    it arrived): such resends say so in their caption, and each delivery a kill cuts short can cause at most one. A
     document sent twice *without* that mark — two deliverers that each thought they were first —
     is a duplicate result.
     """

@@ -6,7 +6,7 @@ Asserted for every fault: 0 lost, 0 duplicates (a document in flight when its wo
 be sent again by the worker that takes over, marked as a resend: counted apart, at most one per
 worker killed), 0 stuck rows, every upload its result once the
 fault ends (an outage beyond the spool's bound may end in a clear message, counted apart). The test
-command runs 20 uploads per fault with short outages; ``scripts/faults`` the full counts (100).
+command runs the issue's counts (100 uploads per fault); ``CSVBOT_FAULTS_PROFILE=quick`` 20.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from emulators.supabase_storage import Fault
 from tests.integration.e2e.polling import eventually
 from tests.integration.faults.conftest import RESULTS
 from tests.integration.faults.profile import Profile, current
-from tests.integration.faults.stack import JOB_LEASE_SECONDS, READY_SECONDS, FaultStack
+from tests.integration.faults.stack import JOB_LEASE_SECONDS, READY_SECONDS, WORKER_CONCURRENCY, FaultStack
 from tests.integration.faults.tally import Tally, count, settled
 
 pytestmark = [
@@ -37,6 +37,7 @@ PROFILE = current()
 DUPLICATE_WINDOW_SECONDS = JOB_LEASE_SECONDS + 3.0
 
 Action = Callable[[FaultStack, Profile], Awaitable[None]]
+KILL_ROUNDS = 4
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Case:
     #: The fault leaves the workers unable to consume (Redis lost its consumer group): they are
     #: restarted after the count, so that the next case starts from a working service.
     restart_workers_after: bool = False
-    #: Documents that may be sent twice: one per worker killed while it was sending.
+    #: Documents that may be sent twice: one per delivery running in a worker that was killed.
     allowed_repeats: int = 0
 
 
@@ -56,7 +57,7 @@ async def _kill_workers_4x(stack: FaultStack, p: Profile) -> None:
     """Four times: right after a result document went out (the second one, delayed, still to
     go), SIGKILL the workers — certain to hit the one that is delivering."""
     stack.emulator.inject_latency(["sendDocument"], seconds=0.8)
-    for _ in range(4):
+    for _ in range(KILL_ROUNDS):
         sent = stack.emulator.stats.calls("sendDocument")
         try:
             await eventually(
@@ -135,8 +136,9 @@ async def _delivery_fails(stack: FaultStack, p: Profile) -> None:
 
 
 CASES = [
-    # Each round kills both workers; each may have been sending a document: at most 8 repeats.
-    Case("worker SIGKILL mid-job 4x", _kill_workers_4x, allowed_repeats=8),
+    # Each round kills both workers, each delivering up to WORKER_CONCURRENCY results at once:
+    # each of those may have had one document in flight.
+    Case("worker SIGKILL mid-job 4x", _kill_workers_4x, allowed_repeats=KILL_ROUNDS * 2 * WORKER_CONCURRENCY),
     Case("PostgreSQL stopped", _postgres_down),
     Case("PostgreSQL restart", _postgres_restart),
     Case("Redis stopped", _redis_down),
