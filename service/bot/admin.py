@@ -47,7 +47,9 @@ async def on_limit(message: Message, command: CommandObject, services: Services)
                 ceiling=ceiling,
                 tuning=services.settings.session_limit_tuning,
                 budget=budget,
-                last=await repo.read_session_limit(),
+                # On the reserve, like the ledger's leases: /limit is most needed when the pool
+                # is pinned, and must not answer "busy" then.
+                last=await repo.read_session_limit(reserve=True),
             )
         )
         return

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiogram.filters import CommandObject
 from prometheus_client import CollectorRegistry
 
+from service.bot.admin import on_limit
 from service.db.postgres import PostgresRepository
 from service.errors import PoolExhaustedError
 from tests.integration.db.conftest import RepoFactory, count_sessions, eventually
@@ -136,3 +139,24 @@ async def test_prepared_statements_can_be_turned_off_for_the_transaction_pooler(
 
 async def _sessions_are(server_dsn: str, application_name: str, expected: int) -> bool:
     return await count_sessions(server_dsn, application_name) == expected
+
+
+async def test_limit_answers_from_the_reserve_while_the_pool_is_pinned(
+    make_repo: RepoFactory, pg_server_dsn: str, application_name: str
+) -> None:
+    """An operator sends /limit because the pool is starved: the answer must not be "busy"."""
+    repo = await postgres_repo(make_repo, supabase_session_limit=1, db_acquire_timeout_seconds=0.3)
+    holder = asyncio.create_task(hold_sessions(repo, callers=1, seconds=3))
+    await eventually(lambda: _sessions_are(pg_server_dsn, application_name, 1))
+    answers: list[str] = []
+
+    async def answer(text: str, **_: Any) -> None:
+        answers.append(text)
+
+    message = SimpleNamespace(from_user=SimpleNamespace(id=7), answer=answer)
+    services = SimpleNamespace(
+        settings=SimpleNamespace(admin_ids=(7,), session_limit_tuning="off"), repo=repo, budget=None
+    )
+    await on_limit(message, CommandObject(command="limit"), services)  # type: ignore[arg-type]
+    assert len(answers) == 1 and "limit" in answers[0].lower(), answers
+    await holder

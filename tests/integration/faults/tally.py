@@ -85,9 +85,9 @@ def outcome(emulator: TelegramEmulator, chat_id: int) -> str:
 
     A result is two documents (cleaned file, profile). More mean a document was sent again by a
     deliverer that took over from one that died while sending it (Telegram cannot tell us that
-    it arrived): such resends say so in their caption, and each delivery a kill cuts short can cause at most one. A
-    document sent twice *without* that mark — two deliverers that each thought they were first —
-    is a duplicate result.
+    it arrived): such resends say so in their caption, and each delivery a kill cuts short can
+    cause at most one. A document sent twice *without* that mark — two deliverers that each
+    thought they were first — is a duplicate result.
     """
     messages = emulator.bot_messages(chat_id)
     cleaned = sum(1 for e in messages if _cleaned(e))
