@@ -374,6 +374,10 @@ TUNING_WINDOW_SECONDS = 60.0
 TUNING_MIN_SAMPLES = 20
 #: Quiet means waits stay under this fraction of POOL_WAIT_P95_MAX_SECONDS.
 TUNING_QUIET_WAIT_FRACTION = 0.1
+#: The adaptive controller holds while the pool-wait p95 falls below this fraction of the window
+#: before: the last step is still draining the backlog it was taken for, and another one now
+#: would overshoot (waits stay above the threshold until the queue is gone).
+TUNING_IMPROVING_FRACTION = 0.8
 #: The largest Alertmanager webhook body accepted; a group of 50 alerts is ~40 KiB.
 ALERT_WEBHOOK_MAX_BYTES = 256 * 1024
 #: Alerts whose firing triggers the runbook rule (raise by one when the pool is the bottleneck).

@@ -12,7 +12,10 @@ that keep adaptive limiters from running away:
   more concurrency makes each query slower still);
 * no growth unless the pool is pinned at its grant: callers that time out while sessions sit idle
   wait on something else (a queue that times out at a stable latency);
-* a cooldown between steps, and the ceiling and the budget as hard bounds (in the rule).
+* a cooldown between steps, and the ceiling and the budget as hard bounds (in the rule);
+* no growth while the wait p95 falls fast from one window to the next (below
+  TUNING_IMPROVING_FRACTION of the last): a backlog built up before the last step keeps waits
+  above the threshold while it drains, and a step for each such window overshoots.
 
 The limit comes down by one after SESSION_LIMIT_QUIET_SECONDS of quiet windows.
 """
@@ -51,6 +54,8 @@ class AdaptiveController:
         self._counters = self._read_counters()
         #: Mean query time of the last window without pressure (the baseline for "slower").
         self._calm_query_seconds: float | None = None
+        #: Pool-wait p95 of the last window that had enough samples.
+        self._last_p95: float | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -82,6 +87,7 @@ class AdaptiveController:
             await self._tuner.quiet(quiet=True, source="adaptive")
             return
         p95 = window.p95()
+        last_p95, self._last_p95 = self._last_p95, p95
         query_seconds = delta["query_sum"] / delta["query_count"] if delta["query_count"] else 0.0
         waits_high = p95 > slo.POOL_WAIT_P95_MAX_SECONDS or window.timeouts > 0
         if not waits_high:
@@ -99,10 +105,12 @@ class AdaptiveController:
             signals = replace(signals, inhibitors=(*signals.inhibitors, "storage timeouts"))
         # This process's own window counts for "pinned" too: the ledger's view may be a heartbeat old.
         at_limit = window.pinned and self._repo.pool_sessions >= self._repo.session_limit
+        falling = last_p95 is not None and p95 < last_p95 * slo.TUNING_IMPROVING_FRACTION
         signals = replace(
             signals,
             pinned=signals.pinned or window.pinned,
             pinned_at_limit=signals.pinned_at_limit or at_limit,
+            improving=f"p95 {last_p95:.2f}s → {p95:.2f}s" if falling and last_p95 is not None else None,
         )
         await self._tuner.pressure(
             signals,

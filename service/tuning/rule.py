@@ -38,6 +38,8 @@ class PoolSignals:
     reserved: int
     #: Queries hold sessions much longer than usual: the database itself got slow.
     queries_slower: bool = False
+    #: Waits are falling fast (the adaptive controller's windows): the last step still works.
+    improving: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ def on_pressure(
         ),
         (not signals.pinned, "no process is pinned at its grant: the pool is not the bottleneck"),
         (since < cooldown, f"cooldown: last change {since:.0f}s ago, next step after {cooldown:.0f}s"),
+        (
+            signals.improving is not None,
+            f"waits are falling ({signals.improving}): the last step is still draining the backlog",
+        ),
         (
             limit >= ceiling,
             f"already at the ceiling ({ceiling}): reduce WORKER_CONCURRENCY or get a bigger pooler",

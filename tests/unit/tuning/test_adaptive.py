@@ -73,3 +73,16 @@ async def test_long_waits_on_a_pinned_pool_go_to_the_rule_with_db_errors_and_sto
     ((kind, signals),) = tuner.calls
     assert kind == "pressure" and signals.waits_high and signals.pinned and signals.pinned_at_limit
     assert signals.db_errors == 1 and "storage timeouts" in signals.inhibitors
+
+
+async def test_waits_falling_fast_hold_the_limit_while_the_backlog_drains() -> None:
+    """4 s, then 2 s (the last step works: hold), then 1.9 s (no longer falling: raise)."""
+    ctl, _repo, tuner, _ = controller()
+    for p95 in (4.0, 2.0, 1.9):
+        ctl._window.waits = [p95] * slo.TUNING_MIN_SAMPLES
+        ctl._window.pinned = True
+        await ctl.step()
+    improving = [signals.improving for kind, signals in tuner.calls if kind == "pressure"]
+    assert improving[0] is None
+    assert improving[1] == "p95 4.00s → 2.00s"
+    assert improving[2] is None

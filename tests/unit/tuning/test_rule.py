@@ -51,3 +51,8 @@ def test_the_limit_comes_down_by_one_after_sustained_quiet_and_never_below_the_f
     assert verdict is not None and verdict.direction == "down" and verdict.new_limit == 5  # type: ignore[attr-defined]
     assert quiet(7200, limit=4) is None
     assert quiet(7200, since=10) is None
+
+
+def test_falling_waits_hold_with_their_reason() -> None:
+    direction, new, reason = decide(replace(BOTTLENECK, improving="p95 4.00s → 2.00s"))
+    assert (direction, new) == ("hold", 4) and "falling (p95 4.00s → 2.00s)" in reason
