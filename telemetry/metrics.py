@@ -626,6 +626,22 @@ class Metrics:
         self.errors.labels(component, kind).inc()
 
 
+def sample_totals(metric: MetricWrapperBase, **labels: str) -> dict[str, float]:
+    """Sample name → the sum of ``metric``'s samples whose labels include ``labels``.
+
+    What the service reads of its own metrics while it runs (the adaptive controller, the budget
+    keeper): ``registry.get_sample_value`` collects *every* metric of the registry — thousands of
+    pre-initialised series — for each value, and a hundred such reads per tuning decision
+    blocked the event loop for 0.3-0.6 s. This collects the one metric.
+    """
+    totals: dict[str, float] = {}
+    for family in metric.collect():
+        for sample in family.samples:
+            if all(sample.labels.get(name) == value for name, value in labels.items()):
+                totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+    return totals
+
+
 def declared_label_values() -> dict[str, tuple[str, ...]]:
     """Label name → allowed values, for the registry walk in the tests.
 

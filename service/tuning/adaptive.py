@@ -32,8 +32,7 @@ from service.db.limiter import PoolWindow
 from service.db.sql_repository import SqlRepository
 from service.tuning.tuner import Tuner
 from telemetry import slo
-from telemetry.labels import DB_QUERIES, STORAGE_OPERATIONS
-from telemetry.metrics import Metrics
+from telemetry.metrics import Metrics, sample_totals
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +120,12 @@ class AdaptiveController:
         )
 
     def _read_counters(self) -> dict[str, float]:
-        registry = self._metrics.registry
-
-        def value(name: str, labels: dict[str, str] | None = None) -> float:
-            return registry.get_sample_value(name, labels or {}) or 0.0
-
-        storage = sum(value("csvbot_storage_timeouts_total", {"operation": op}) for op in STORAGE_OPERATIONS)
+        m = self._metrics
+        errors = sample_totals(m.errors, component="db", kind="db_unavailable")
+        queries = sample_totals(m.db_query_duration)
         return {
-            "db_errors": value("csvbot_errors_total", {"component": "db", "kind": "db_unavailable"}),
-            "storage_timeouts": storage,
-            "query_sum": sum(value("csvbot_db_query_duration_seconds_sum", {"query": q}) for q in DB_QUERIES),
-            "query_count": sum(
-                value("csvbot_db_query_duration_seconds_count", {"query": q}) for q in DB_QUERIES
-            ),
+            "db_errors": errors.get("csvbot_errors_total", 0.0),
+            "storage_timeouts": sample_totals(m.storage_timeouts).get("csvbot_storage_timeouts_total", 0.0),
+            "query_sum": queries.get("csvbot_db_query_duration_seconds_sum", 0.0),
+            "query_count": queries.get("csvbot_db_query_duration_seconds_count", 0.0),
         }

@@ -33,7 +33,7 @@ from service.db.repository import Repository
 from service.db.sql_repository import SqlRepository
 from service.errors import CsvbotError
 from telemetry import slo
-from telemetry.metrics import Metrics
+from telemetry.metrics import Metrics, sample_totals
 
 log = logging.getLogger(__name__)
 
@@ -239,10 +239,8 @@ class BudgetKeeper:
             self.repo.limiter.set_limit(0)
 
     def _db_errors_total(self) -> float:
-        value = self._metrics.registry.get_sample_value(
-            "csvbot_errors_total", {"component": "db", "kind": "db_unavailable"}
-        )
-        return value or 0.0
+        errors = sample_totals(self._metrics.errors, component="db", kind="db_unavailable")
+        return errors.get("csvbot_errors_total", 0.0)
 
 
 def build_ledger(settings: Settings, repo: Repository) -> Ledger:

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from service.errors import all_error_kinds
 from telemetry import labels
-from telemetry.metrics import Metrics, allowed_values_for
+from telemetry.metrics import Metrics, allowed_values_for, sample_totals
 
 NAME = re.compile(r"^csvbot_[a-z][a-z0-9_]*$")
 UNIT_SUFFIXES = ("_seconds", "_bytes", "_total", "_info", "_ratio")
@@ -84,3 +84,23 @@ def test_process_metrics_are_registered_on_the_given_registry(registry: Collecto
     Metrics(registry)
     assert registry.get_sample_value("process_cpu_seconds_total") is not None
     assert registry.get_sample_value("csvbot_build_info", {"version": "0.0.0", "service": "bot"}) == 1
+
+
+def test_sample_totals_reads_one_metric_as_the_registry_would() -> None:
+    metrics = Metrics(CollectorRegistry(), process_metrics=False)
+    metrics.count_error("db", "db_unavailable")
+    metrics.count_error("db", "db_unavailable")
+    metrics.count_error("worker", "db_unavailable")
+    metrics.db_query_duration.labels("claim_job").observe(0.25)
+    metrics.db_query_duration.labels("finish_job").observe(0.5)
+    registry = metrics.registry
+
+    errors = sample_totals(metrics.errors, component="db", kind="db_unavailable")
+    assert (
+        errors["csvbot_errors_total"]
+        == 2
+        == registry.get_sample_value("csvbot_errors_total", {"component": "db", "kind": "db_unavailable"})
+    )
+    queries = sample_totals(metrics.db_query_duration)
+    assert queries["csvbot_db_query_duration_seconds_sum"] == 0.75
+    assert queries["csvbot_db_query_duration_seconds_count"] == 2
