@@ -83,6 +83,8 @@ class Harness:
             overrides["sqlite_path"] = self.workdir / "csvbot.sqlite3"
         if s.session_limit is not None:
             overrides["supabase_session_limit"] = s.session_limit
+        if s.worker_concurrency is not None:
+            overrides["worker_concurrency"] = s.worker_concurrency
         if s.tuning_window is not None:
             overrides["session_limit_window_seconds"] = s.tuning_window
         if s.tuning_cooldown is not None:

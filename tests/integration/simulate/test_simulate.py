@@ -176,10 +176,6 @@ def test_pool_starved_on_the_embedded_defaults_fails_without_tuning(tmp_path: Pa
 
 
 @pytest.mark.timeout(320)
-@pytest.mark.xfail(
-    strict=False,
-    reason="thin margin on 2 cores: the adaptive run failed its verdict once in a clean full run",
-)
 def test_pool_starved_passes_with_adaptive_tuning_and_shows_each_step_with_its_reason(tmp_path: Path) -> None:
     proc, data = _simulate_cli(tmp_path, "adaptive")
     print(proc.stdout[-3000:])
