@@ -107,8 +107,16 @@ async def exercise_rare_paths(run: LiveRun) -> None:
     await asyncio.sleep(3.0)
     operator = emulator.create_user("operator", user_id=OPERATOR_ID).id
     sent = emulator.send_text(operator, "/limit 3")
-    reply = await emulator.wait_for_message(operator, lambda e: e.seq > sent.seq, timeout=15.0)
-    assert reply.content == limit_view.changed(2, 3), f"/limit 3 was not applied: {reply.content!r}"
+    # The operator is an admin, so the decision's notice ("Session limit 2 → 3 (operator, …)")
+    # reaches the same chat, before or after the command's own answer: wait for the answer.
+    changed = limit_view.changed(2, 3)
+    try:
+        await emulator.wait_for_message(
+            operator, lambda e: e.seq > sent.seq and e.content == changed, timeout=15.0
+        )
+    except TimeoutError:
+        seen = [e.content for e in emulator.bot_messages(operator)]
+        raise AssertionError(f"/limit 3 was not applied: {seen!r}") from None
 
 
 async def evaluate(prometheus: PrometheusServer, query: PanelQuery, start: float, end: float) -> list[float]:
