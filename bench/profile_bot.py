@@ -3,7 +3,9 @@
 Settings come from the environment as for ``csvbot run``. Sampling starts on SIGUSR1 (so the
 profile holds the bot at work, not its imports and start-up) and, when the bot exits on SIGTERM,
 the text report of the event-loop thread — CPU time, the loop's idle waits left out — is written
-to ``OUT.txt``.
+to ``OUT.txt``, and a flat one (each function's own time, highest first) beside it, to
+``OUT.flat.txt``: the tree says which path is slow, the flat list which frames to make cheaper.
+The session itself goes to ``OUT.pyisession`` for other views (``pyinstrument --load``).
 """
 
 from __future__ import annotations
@@ -34,3 +36,7 @@ if __name__ == "__main__":
         if profiler.is_running:
             profiler.stop()
             out.write_text(profiler.output_text(unicode=False, color=False))
+            flat = profiler.output_text(unicode=False, color=False, flat=True, show_all=True)
+            out.with_suffix(".flat.txt").write_text(flat)
+            if profiler.last_session is not None:
+                profiler.last_session.save(str(out.with_suffix(".pyisession")))

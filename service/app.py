@@ -22,6 +22,7 @@ from service.config import Settings
 from service.db import Repository, open_repository
 from service.db.factory import OpenRepository
 from service.deps import Services
+from service.heap import freeze_startup_heap
 from service.process import DRAIN_SECONDS, OpenProcess, open_process
 from service.runtime import Telemetry, run_until_signal
 from service.spool import UploadDesk, open_upload_desk
@@ -196,6 +197,7 @@ async def run_service(settings: Settings) -> int:
     app = BotApp(settings, telemetry)
     try:
         await app.start()
+        freeze_startup_heap()
         await run_until_signal(app.serve())
         return 0
     finally:

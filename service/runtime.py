@@ -121,7 +121,8 @@ class Telemetry:
                 service_name=f"csvbot-{service}",
                 version=ver,
                 endpoint=settings.otel_exporter_otlp_endpoint,
-                # Traces the coroutines and to_thread calls named in OTEL_PYTHON_ASYNCIO_* variables.
+                # Traces the coroutines and to_thread calls named in OTEL_PYTHON_ASYNCIO_* variables
+                # (installed only when one names something: the wrapping costs CPU per task).
                 instrument_asyncio=True,
             )
         )

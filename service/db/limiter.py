@@ -164,4 +164,4 @@ class SessionLimiter:
             if self._limit > 0 and self._in_use >= self._limit:
                 window.pinned = True
         self._metrics.db_pool_in_use.set(self._in_use)
-        self._metrics.db_pool_waiting.set(self.waiting)
+        self._metrics.db_pool_waiting.set(waiting)

@@ -26,6 +26,7 @@ from taskiq.receiver import Receiver
 
 from service.config import Settings
 from service.errors import ConfigError
+from service.heap import freeze_startup_heap
 from service.process import open_process
 from service.runtime import Telemetry
 from service.workers.broker import receive_backoff
@@ -52,6 +53,7 @@ async def run_worker(settings: Settings) -> int:
             drain_seconds=slo.WORKER_DRAIN_SECONDS,
         ) as opened:
             health.set("worker", True)
+            freeze_startup_heap()
             log.info(
                 "worker started",
                 extra={"event": "worker_started", "concurrency": settings.worker_concurrency},

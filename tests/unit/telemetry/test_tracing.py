@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from telemetry.tracing import current_trace_ids, exemplar, extract_context, inject_context
+from telemetry.tracing import (
+    asyncio_tracing_requested,
+    current_trace_ids,
+    exemplar,
+    extract_context,
+    inject_context,
+)
 
 
 def _tracer():
@@ -47,3 +54,22 @@ def test_ids_and_exemplar_follow_the_active_span() -> None:
         assert trace_id == format(span.get_span_context().trace_id, "032x")
         assert span_id == format(span.get_span_context().span_id, "016x")
         assert exemplar() == {"trace_id": trace_id}
+
+
+@pytest.mark.parametrize(
+    ("environ", "requested"),
+    [
+        ({}, False),
+        ({"OTEL_PYTHON_ASYNCIO_COROUTINE_NAMES_TO_TRACE": ""}, False),
+        ({"OTEL_PYTHON_ASYNCIO_COROUTINE_NAMES_TO_TRACE": " , "}, False),
+        ({"OTEL_PYTHON_ASYNCIO_FUTURE_TRACE_ENABLED": "False"}, False),
+        ({"OTEL_PYTHON_ASYNCIO_COROUTINE_NAMES_TO_TRACE": "process_job"}, True),
+        ({"OTEL_PYTHON_ASYNCIO_TO_THREAD_FUNCTION_NAMES_TO_TRACE": "process_csv"}, True),
+        ({"OTEL_PYTHON_ASYNCIO_FUTURE_TRACE_ENABLED": "true"}, True),
+    ],
+)
+def test_asyncio_is_instrumented_only_when_something_is_named(
+    environ: dict[str, str], requested: bool
+) -> None:
+    """With nothing named the instrumentation makes no span, yet wraps every task it sees."""
+    assert asyncio_tracing_requested(environ) is requested
