@@ -115,11 +115,15 @@ async def simulate_once(
 
 
 def results_per_job(h: Harness, workload: Workload) -> dict[str, int]:
-    """For every queued upload, how many final answers (result document or failure) it got."""
+    """For every queued upload, how many final answers (result document or failure) it got.
+
+    Documents that reply to a message are ``/job``'s answer to a user asking for the results
+    again, not deliveries: a user who asked twice got what they asked for, not a duplicate.
+    """
     counts = dict.fromkeys(workload.state.jobs, 0)
     for user in workload.user_jobs:
         for entry in h.emulator.bot_messages(user):
-            is_result = entry.document is not None and entry.caption
+            is_result = entry.document is not None and entry.caption and entry.reply_to_message_id is None
             is_failure = "could not be completed" in entry.content
             if not (is_result or is_failure):
                 continue

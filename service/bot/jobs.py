@@ -62,5 +62,5 @@ async def on_job(message: Message, command: CommandObject, bot: Bot, services: S
     if job.cleaned_key:
         summary = job.summary or {}
         caption = result_text(job.id, summary, summary.get("column_profiles") or [])
-        if not await resend(services, bot, job, caption):
+        if not await resend(services, bot, job, caption, reply_to=message.message_id):
             await message.answer(messages.results_gone())

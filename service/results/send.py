@@ -15,7 +15,7 @@ from pathlib import Path
 from aiogram import Bot
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import FSInputFile
+from aiogram.types import FSInputFile, ReplyParameters
 from aiogram.utils.formatting import Text
 
 from service.db import Job
@@ -36,12 +36,19 @@ async def upload_action(bot: Bot, chat_id: int) -> None:
         await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
 
 
-async def resend(services: Services, bot: Bot, job: Job, text: Text) -> bool:
+async def resend(services: Services, bot: Bot, job: Job, text: Text, *, reply_to: int | None = None) -> bool:
     """Send a done job's results again; ``False`` if they are no longer stored.
 
     Each document goes by its Telegram file id while Telegram still has it, and from storage
     otherwise: a refused second id costs only the second document, never a repeat of the first.
+    ``reply_to``: the message asking for them (``/job``); the documents answer it, so they read
+    as that answer, not as a second delivery of the job (a deleted request is no obstacle).
     """
+    reply = (
+        {"reply_parameters": ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)}
+        if reply_to is not None
+        else {}
+    )
     file_ids = await services.repo.result_file_ids(job.id)
     keys = (job.cleaned_key, job.profile_key)
     if file_ids is None and None in keys:
@@ -54,7 +61,7 @@ async def resend(services: Services, bot: Bot, job: Job, text: Text) -> bool:
     await upload_action(bot, job.chat_id)
     with tempfile.TemporaryDirectory(prefix=f"csvbot-job-{job.id}-") as tmp:
         for index, key in enumerate(keys):
-            caption = text.as_caption_kwargs() if index == 0 else {}
+            caption = {**(text.as_caption_kwargs() if index == 0 else {}), **reply}
             if file_ids is not None:
                 try:
                     message = await bot.send_document(job.chat_id, file_ids[index], **caption)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import Bot
+from aiogram.types import Update
 
 from emulators.telegram import EmulatedUser, TelegramEmulator
 from service.bot.callbacks import sign
@@ -84,6 +85,27 @@ async def test_a_russian_users_job_comes_back_in_russian_in_their_format_and_res
     sent = emulator.bot_messages(user.chat_id)[before:]
     assert sent[0].text is not None and sent[0].text.startswith(f"Задание {job.id}: готово")
     assert [m.document.file_id for m in sent[1:]] == [d.document.file_id for d in documents]  # type: ignore[union-attr]
+
+
+async def test_job_resends_answer_the_job_message_and_the_delivery_answers_nothing(
+    emulator: TelegramEmulator, bot: Bot, services: Services, make_message: MakeMessage
+) -> None:
+    """Asked for again, the documents reply to the ``/job`` message: they read as its answer,
+    and whoever counts deliveries (the simulator) can tell them from a second delivery."""
+    user = emulator.create_user()
+    job = await queued_upload(services, user)
+    await runner(services, bot).run(job.id, {})
+    delivered = [m for m in emulator.bot_messages(user.chat_id) if m.document is not None]
+    assert [m.reply_to_message_id for m in delivered] == [None, None]
+
+    asked = emulator.send_text(user.id, f"/job {job.id}")
+    message = make_message(user, f"/job {job.id}").model_copy(update={"message_id": asked.message_id})
+    before = len(emulator.bot_messages(user.chat_id))
+    await build_dispatcher(services).feed_update(
+        bot, Update(update_id=asked.seq + 10_000, message=message.as_(bot))
+    )
+    resent = [m for m in emulator.bot_messages(user.chat_id)[before:] if m.document is not None]
+    assert [m.reply_to_message_id for m in resent] == [asked.message_id, asked.message_id]
 
 
 async def test_a_refused_second_file_id_resends_only_the_second_document_from_storage(
