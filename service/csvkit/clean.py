@@ -30,13 +30,12 @@ import polars as pl
 
 from .dedupe import RowDeduper
 from .fastpath import BLOCK_CHARS, parse_block
-from .infer import join_column
 from .limits import too_many_rows
 from .outputs import OUTPUT_LINE_TERMINATOR, csv_writer
 from .plainread import PLAIN_BLOCK_CHARS, column_names, plain_block_lines, read_plain_block
 from .profile import TableProfile
 from .reader import Record, RecordReader
-from .sanitize import neutralise_all
+from .sanitize import needs_neutralising_expr, neutralise_all, neutralised_expr
 from .shape import RowShaper
 
 # A batch ends at 100k cells or 1M characters, whichever comes first: big enough that the
@@ -257,15 +256,18 @@ class CleaningPass:
             return
         frame = pl.concat(self._batch) if len(self._batch) > 1 else self._batch[0]
         self._batch, self._batch_count, self._batch_chars = [], 0, 0
-        joined = [join_column(frame.to_series(index)) for index in range(self.columns)]
         # Profiled before neutralising: "-12.5" is a number and "=1+2" a string either way.
-        self.profile.update_frame(frame, joined)
-        for index, name in enumerate(self._names):
-            safe, changed = neutralise_all((), joined[index], values_of=frame.to_series(index).to_list)
-            if safe is not None:
-                frame = frame.with_columns(pl.Series(name, values=safe, dtype=pl.String))
+        self.profile.update_frame(frame)
+        counts = frame.select(needs_neutralising_expr(pl.col(name)).sum() for name in self._names).row(0)
+        if any(counts):
+            for index, changed in enumerate(counts):
                 self.formula_cells += changed
                 self.profile.columns[index].formula_cells += changed
+            frame = frame.with_columns(
+                neutralised_expr(pl.col(name)).alias(name)
+                for name, changed in zip(self._names, counts, strict=True)
+                if changed
+            )
         # One write per batch; polars quotes exactly where the csv module's QUOTE_MINIMAL does
         # (a test compares them), except that it writes "" for an empty string: written as null
         # it is nothing, as there. The output stream's encoder runs once, not once per row.

@@ -1,9 +1,9 @@
 """Per-column statistics, computed over the cleaned rows in batches.
 
-A batch arrives column by column as polars Series: null filtering, number parsing, distinct
-counting and samples run in polars, and the kind checks as one regex over each column joined
-into one string (:func:`.infer.join_column`), instead of a Python call per cell; that is what
-makes profiling cheap next to parsing.
+A batch arrives as a polars frame: the null counts and kind checks of all its columns are one
+polars call (Rust regexes, :mod:`.polars_regex`), then null filtering, number parsing,
+distinct counting and samples run in polars column by column, instead of a Python call per
+cell; that is what makes profiling cheap next to parsing.
 
 The profile describes the cleaned table (after trimming, padding and removing duplicates):
 what the user downloads is what the numbers are about. Values are judged before formula
@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from .distinct import DistinctCounter
-from .infer import NULL_TOKENS, NUMERIC_KINDS, Kind, KindMatcher, column_has_nulls, join_column
+from .infer import NUMERIC_KINDS, Kind, KindMatcher, candidate_kinds, null_expr
 
 SAMPLE_VALUES = 3
 #: The most common value is counted exactly while a column has at most this many distinct
@@ -76,19 +76,16 @@ class ColumnProfile:
         #: Cells of this column that formula neutralisation changed (counted by the cleaner).
         self.formula_cells = 0
 
-    def update(self, values: pl.Series, joined: str) -> None:
-        """Add a batch of this column's values, also given as :func:`.infer.join_column` made them."""
-        present = values
-        if column_has_nulls(joined):
-            present = values.filter(
-                (values != "") & ~values.str.to_lowercase().is_in(sorted(NULL_TOKENS - {""}))
-            )
-            joined = join_column(present) if len(present) else ""
+    def update(self, values: pl.Series, *, nulls: int, kind: Kind) -> None:
+        """Add a batch of this column's values, of which ``nulls`` are nulls and the rest all
+        of ``kind`` (the narrowest at or above the column's kind so far: :meth:`kind_checks`)."""
         self.values += len(values)
-        self.nulls += len(values) - len(present)
-        if not len(present):
+        self.nulls += nulls
+        if nulls == len(values):
             return
-        kind = self._matcher.widen_joined(self.kind, str(present[0]), joined)
+        present = values
+        if nulls:
+            present = values.to_frame().filter(~null_expr(pl.col(values.name))).to_series()
         if kind in NUMERIC_KINDS:
             self._update_numbers(kind, present)
         self.kind = kind
@@ -102,6 +99,15 @@ class ColumnProfile:
                     self._samples.append(value)
                     if len(self._samples) == SAMPLE_VALUES:
                         break
+
+    def kind_checks(self, column: pl.Expr) -> list[tuple[Kind, pl.Expr]]:
+        """For each kind this column may widen to, narrowest first: an aggregate saying whether
+        every non-null value of a batch has that kind."""
+        is_null = null_expr(column)
+        return [
+            (kind, (is_null | self._matcher.accepts_expr(kind, column)).all())
+            for kind in candidate_kinds(self.kind)
+        ]
 
     def _count_top(self, present: pl.Series) -> None:
         if self._top is None:
@@ -177,10 +183,24 @@ class TableProfile:
             for position, name in enumerate(names, start=1)
         ]
 
-    def update_frame(self, frame: pl.DataFrame, joined: Sequence[str]) -> None:
-        """Add a batch: one String column per table column, and each joined (``update``)."""
+    def update_frame(self, frame: pl.DataFrame) -> None:
+        """Add a batch: one String column per table column, in order, no polars nulls.
+
+        The null counts and kind checks of every column are one polars call (Rust regexes,
+        columns in parallel); the rest is per column.
+        """
+        aggregates: list[pl.Expr] = []
+        checks: list[list[Kind]] = []
+        for index, (name, column) in enumerate(zip(frame.columns, self.columns, strict=True)):
+            value = pl.col(name)
+            aggregates.append(null_expr(value).sum().alias(f"{index}:nulls"))
+            kinds = column.kind_checks(value)
+            checks.append([kind for kind, _ in kinds])
+            aggregates.extend(check.alias(f"{index}:{kind}") for kind, check in kinds)
+        found = frame.select(aggregates).row(0, named=True)
         for index, column in enumerate(self.columns):
-            column.update(frame.to_series(index), joined[index])
+            kind = next((kind for kind in checks[index] if found[f"{index}:{kind}"]), Kind.STRING)
+            column.update(frame.to_series(index), nulls=found[f"{index}:nulls"], kind=kind)
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [column.as_dict() for column in self.columns]
