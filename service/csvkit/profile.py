@@ -13,7 +13,7 @@ neutralisation, so ``-12.5`` is a number and ``=1+2`` a string either way.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import polars as pl
@@ -28,6 +28,10 @@ SAMPLE_VALUES = 3
 TOP_DISTINCT_LIMIT = 1_000
 # Sample values are for eyes, not for analysis: long ones are cut.
 SAMPLE_MAX_CHARS = 60
+
+
+#: Polars work deferred to one ``collect_all`` per batch, and what takes its result.
+Pending = tuple[pl.LazyFrame, Callable[[pl.DataFrame], None]]
 
 
 def _number(value: float) -> float | int | None:
@@ -76,29 +80,40 @@ class ColumnProfile:
         #: Cells of this column that formula neutralisation changed (counted by the cleaner).
         self.formula_cells = 0
 
-    def update(self, values: pl.Series, *, nulls: int, kind: Kind) -> None:
+    def update(self, values: pl.Series, *, nulls: int, kind: Kind) -> list[Pending]:
         """Add a batch of this column's values, of which ``nulls`` are nulls and the rest all
-        of ``kind`` (the narrowest at or above the column's kind so far: :meth:`kind_checks`)."""
+        of ``kind`` (the narrowest at or above the column's kind so far: :meth:`kind_checks`).
+
+        Returns the polars work still to run, each with what takes its result: the caller
+        runs that of every column of the batch in one ``pl.collect_all`` call.
+        """
         self.values += len(values)
         self.nulls += nulls
         if nulls == len(values):
-            return
+            return []
         present = values
         if nulls:
             present = values.to_frame().filter(~null_expr(pl.col(values.name))).to_series()
         if kind in NUMERIC_KINDS:
             self._update_numbers(kind, present)
         self.kind = kind
-        self._distinct.add_all(present)
-        self._count_top(present)
+        pending: list[Pending] = [(self._distinct.plan(present), self._distinct.take)]
+        batch = present.rename("value").to_frame().lazy()
+        if self._top is not None:
+            pending.append((batch.group_by("value").len("n"), self._take_top))
         if len(self._samples) < SAMPLE_VALUES:
             # Enough of the batch's distinct values, in order, to fill the samples even if the
             # first ones are samples already.
-            for value in present.unique(maintain_order=True).head(2 * SAMPLE_VALUES).to_list():
-                if value not in self._samples:
-                    self._samples.append(value)
-                    if len(self._samples) == SAMPLE_VALUES:
-                        break
+            firsts = batch.unique(maintain_order=True).head(2 * SAMPLE_VALUES)
+            pending.append((firsts, self._take_samples))
+        return pending
+
+    def _take_samples(self, firsts: pl.DataFrame) -> None:
+        for value in firsts.to_series().to_list():
+            if value not in self._samples:
+                self._samples.append(value)
+                if len(self._samples) == SAMPLE_VALUES:
+                    break
 
     def kind_checks(self, column: pl.Expr) -> list[tuple[Kind, pl.Expr]]:
         """For each kind this column may widen to, narrowest first: an aggregate saying whether
@@ -109,10 +124,10 @@ class ColumnProfile:
             for kind in candidate_kinds(self.kind)
         ]
 
-    def _count_top(self, present: pl.Series) -> None:
+    def _take_top(self, counts: pl.DataFrame) -> None:
+        """Add a batch's count per value to the tally of the most common value."""
         if self._top is None:
             return
-        counts = present.rename("value").value_counts(name="n")
         if counts.height > TOP_DISTINCT_LIMIT:
             self._top = None
             return
@@ -198,9 +213,13 @@ class TableProfile:
             checks.append([kind for kind, _ in kinds])
             aggregates.extend(check.alias(f"{index}:{kind}") for kind, check in kinds)
         found = frame.select(aggregates).row(0, named=True)
+        pending: list[Pending] = []
         for index, column in enumerate(self.columns):
             kind = next((kind for kind in checks[index] if found[f"{index}:{kind}"]), Kind.STRING)
-            column.update(frame.to_series(index), nulls=found[f"{index}:nulls"], kind=kind)
+            pending += column.update(frame.to_series(index), nulls=found[f"{index}:nulls"], kind=kind)
+        results = pl.collect_all([plan for plan, _ in pending])
+        for (_, take), result in zip(pending, results, strict=True):
+            take(result)
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [column.as_dict() for column in self.columns]
