@@ -257,22 +257,24 @@ class CleaningPass:
         frame = pl.concat(self._batch) if len(self._batch) > 1 else self._batch[0]
         self._batch, self._batch_count, self._batch_chars = [], 0, 0
         # Profiled before neutralising: "-12.5" is a number and "=1+2" a string either way.
-        self.profile.update_frame(frame)
-        counts = frame.select(needs_neutralising_expr(pl.col(name)).sum() for name in self._names).row(0)
-        if any(counts):
-            for index, changed in enumerate(counts):
-                self.formula_cells += changed
-                self.profile.columns[index].formula_cells += changed
-            frame = frame.with_columns(
-                neutralised_expr(pl.col(name)).alias(name)
-                for name, changed in zip(self._names, counts, strict=True)
-                if changed
-            )
+        found = self.profile.update_frame(
+            frame,
+            also=[
+                needs_neutralising_expr(pl.col(name)).sum().alias(f"formulas:{name}") for name in self._names
+            ],
+        )
+        changed = [found[f"formulas:{name}"] for name in self._names]
+        for index, cells in enumerate(changed):
+            self.formula_cells += cells
+            self.profile.columns[index].formula_cells += cells
         # One write per batch; polars quotes exactly where the csv module's QUOTE_MINIMAL does
         # (a test compares them), except that it writes "" for an empty string: written as null
         # it is nothing, as there. The output stream's encoder runs once, not once per row.
         frame = frame.select(
-            pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in self._names
+            pl.when(pl.col(name) != "")
+            .then(neutralised_expr(pl.col(name)) if cells else pl.col(name))
+            .alias(name)
+            for name, cells in zip(self._names, changed, strict=True)
         )
         buffer = io.BytesIO()
         frame.write_csv(

@@ -198,11 +198,13 @@ class TableProfile:
             for position, name in enumerate(names, start=1)
         ]
 
-    def update_frame(self, frame: pl.DataFrame) -> None:
+    def update_frame(self, frame: pl.DataFrame, *, also: Sequence[pl.Expr] = ()) -> dict[str, Any]:
         """Add a batch: one String column per table column, in order, no polars nulls.
 
         The null counts and kind checks of every column are one polars call (Rust regexes,
-        columns in parallel); the rest is per column.
+        columns in parallel), with the caller's own aggregates of the batch (``also``, named
+        apart from ``"<index>:…"``), whose values are returned by name; the columns' distinct
+        counts, top values and samples are one ``collect_all``, number parsing per column.
         """
         aggregates: list[pl.Expr] = []
         checks: list[list[Kind]] = []
@@ -212,7 +214,7 @@ class TableProfile:
             kinds = column.kind_checks(value)
             checks.append([kind for kind, _ in kinds])
             aggregates.extend(check.alias(f"{index}:{kind}") for kind, check in kinds)
-        found = frame.select(aggregates).row(0, named=True)
+        found = frame.select(*aggregates, *also).row(0, named=True)
         pending: list[Pending] = []
         for index, column in enumerate(self.columns):
             kind = next((kind for kind in checks[index] if found[f"{index}:{kind}"]), Kind.STRING)
@@ -220,6 +222,7 @@ class TableProfile:
         results = pl.collect_all([plan for plan, _ in pending])
         for (_, take), result in zip(pending, results, strict=True):
             take(result)
+        return found
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [column.as_dict() for column in self.columns]
