@@ -13,9 +13,10 @@ Then the wide-row shapes: a 17 MB file whose row 602 has 6 million cells, and a 
 row 602 is 9.5 million empty cells. Both must be rejected (too many columns) in bounded memory.
 
 Then, unless ``--no-engines``, the alternatives the engine was chosen against, one fresh process
-each: the same pass with the columnar fast path switched off (every record through the
-record reader), and DuckDB's ``read_csv`` with ``SUMMARIZE`` (its sniffer, typed columns,
-approximate distinct counts, all cores).
+each: the same pass with the polars path switched off (blocks parsed by the csv module, the
+previous engine), with both fast paths off (every record through the record reader), and
+DuckDB's ``read_csv`` with ``SUMMARIZE`` (its sniffer, typed columns, approximate distinct
+counts, all cores), when duckdb is installed.
 
 Usage: ``.venv/bin/python bench/csv_bench.py [--sizes 1,20,100] [--repeat 2] [--no-engines]``
 (a few minutes on 2 cores; the files live in a temporary directory removed at the end).
@@ -24,6 +25,7 @@ Usage: ``.venv/bin/python bench/csv_bench.py [--sizes 1,20,100] [--repeat 2] [--
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import random
 import resource
@@ -86,14 +88,17 @@ def _peak_rss_mb() -> float:
 def child(mode: str, path: Path, out_dir: Path) -> dict[str, float | str]:
     """One measured run, in this (fresh) process."""
     outcome = "ok"
-    if mode in ("process", "records", "wide"):
+    if mode in ("process", "csvblocks", "records", "wide"):
         from service.csvkit import CsvLimits, process_csv
         from service.errors import InputError
 
-        if mode == "records":
+        if mode in ("records", "csvblocks"):
             from service.csvkit import clean
 
-            clean.parse_block = lambda *args, **kwargs: None  # every block to the record reader
+            # Every block past the polars path: to the csv-module fast path, or also past that.
+            clean.read_plain_block = lambda *args, **kwargs: None
+            if mode == "records":
+                clean.parse_block = lambda *args, **kwargs: None
         # The wide shapes run under the service's default limits; the others may be bigger.
         limits = (
             CsvLimits() if mode == "wide" else CsvLimits(max_bytes=BENCH_MAX_BYTES, max_rows=BENCH_MAX_ROWS)
@@ -220,9 +225,16 @@ def main() -> None:
 
         if not args.no_engines:
             for mode, title in [
-                ("records", "alternative: the same pass, fast path off (every record through the reader)"),
+                (
+                    "csvblocks",
+                    "alternative: the same pass, polars path off (blocks parsed by the csv module)",
+                ),
+                ("records", "alternative: the same pass, fast paths off (every record through the reader)"),
                 ("duckdb", "alternative: DuckDB read_csv + SUMMARIZE"),
             ]:
+                if mode == "duckdb" and importlib.util.find_spec("duckdb") is None:
+                    print(f"\n{title}: skipped, duckdb is not installed")
+                    continue
                 rows = [
                     (f"{size} MB table", float(size), best_of(args.repeat, mode, files[size], out_dir))
                     for size in sizes

@@ -1,8 +1,9 @@
 """The streaming pass: records in, cleaned rows out, profile and counts updated on the way.
 
-Rows reach the pass two ways, in file order: plain blocks come from the columnar fast path
-(:mod:`.fastpath`) column by column; anything else is read record by record (:mod:`.reader`)
-and fixed to the table's width (:mod:`.shape`). Either way the rows become polars columns,
+Rows reach the pass three ways, in file order: blocks proven plain are read by polars' CSV
+reader (:mod:`.plainread`); a block it declines is tried by the csv module in one call
+(:mod:`.fastpath`), and what that declines too is read record by record (:mod:`.reader`) and
+fixed to the table's width (:mod:`.shape`). Every way gives the same rows, as polars columns,
 gathered into chunks, and a chunk goes through:
 
 1. trimming and dropping rows left empty (in polars, with exactly ``str.strip``'s whitespace);
@@ -29,12 +30,12 @@ import polars as pl
 
 from .dedupe import RowDeduper
 from .fastpath import BLOCK_CHARS, parse_block
-from .infer import join_column
 from .limits import too_many_rows
 from .outputs import OUTPUT_LINE_TERMINATOR, csv_writer
+from .plainread import PLAIN_BLOCK_CHARS, column_names, plain_block_lines, read_plain_block
 from .profile import TableProfile
 from .reader import Record, RecordReader
-from .sanitize import neutralise_all
+from .sanitize import needs_neutralising_expr, neutralise_all, neutralised_expr
 from .shape import RowShaper
 
 # A batch ends at 100k cells or 1M characters, whichever comes first: big enough that the
@@ -60,6 +61,7 @@ class CleaningPass:
         self,
         *,
         columns: int,
+        delimiter: str | None,
         has_header: bool,
         decimal_comma: bool,
         max_rows: int,
@@ -78,7 +80,8 @@ class CleaningPass:
         self._deduper = RowDeduper()
         self._batch_rows = max(16, BATCH_CELLS // columns)
         self._chunk_rows = max(16, CHUNK_CELLS // columns)
-        self._names = [f"c{index}" for index in range(columns)]
+        self._names = column_names(columns)
+        self._delimiter = delimiter
         self.profile = TableProfile(
             [f"column_{index}" for index in range(1, columns + 1)], decimal_comma=decimal_comma
         )
@@ -96,7 +99,31 @@ class CleaningPass:
         self._output = output
         self._on_batch = on_batch
         lines = reader.lines
-        while block := lines.read_block(BLOCK_CHARS):
+        while True:
+            if not self._expects_header and not lines.has_pushed_lines:
+                # The header, and lines the record reader handed back, take the paths below.
+                text = lines.read_text(PLAIN_BLOCK_CHARS)
+                if not text:
+                    if lines.has_pushed_lines:
+                        continue  # a line longer than a block: for the slower paths
+                    break
+                frame = read_plain_block(
+                    text,
+                    delimiter=self._delimiter,
+                    columns=self.columns,
+                    max_field_chars=reader.max_field_chars,
+                )
+                if frame is None:
+                    lines.unread_text(text)
+                    continue
+                lines.advance(plain_block_lines(text))
+                self._count_rows(frame.height)
+                self._add_frame_to_chunk(frame, len(text))
+                continue
+            # The header alone: the lines after it are the polars path's to try.
+            block = lines.read_block(1 if self._expects_header else BLOCK_CHARS)
+            if not block:
+                break
             plain = parse_block(
                 block,
                 delimiter=reader.delimiter,
@@ -107,21 +134,24 @@ class CleaningPass:
             )
             if plain is None:
                 # Re-read from the block's first line, record by record, at least to its end.
-                until = lines.next_line
+                until, rest = lines.next_line, lines.pushed_lines
                 lines.push_back(block)
-                self._read_records(reader, until)
+                self._read_records(reader, until, rest)
                 continue
             if plain.header is not None:
                 self._take_header(plain.header)
             if plain.records:
                 self._count_rows(plain.records)
-                self._add_to_chunk(plain.columns, plain.records, sum(map(len, block)))
+                self._add_to_chunk(plain.columns, sum(map(len, block)))
         self._end_chunk()
         self._flush_batch()
 
     # -- records the fast path could not take -------------------------------------------------
 
-    def _read_records(self, reader: RecordReader, until_line: int) -> None:
+    def _read_records(self, reader: RecordReader, until_line: int, pushed_after: int) -> None:
+        """Records to the end of the block ending before ``until_line``, at least; lines
+        pushed back after the block's (``pushed_after`` of them) are left for the block reads.
+        """
         rows: list[list[str]] = []
         chars = 0
         lines = reader.lines
@@ -137,13 +167,13 @@ class CleaningPass:
                     if len(rows) >= self._chunk_rows or chars >= CHUNK_CHARS:
                         self._add_rows(rows, chars)
                         rows, chars = [], 0
-            if lines.next_line >= until_line and reader.at_boundary and not lines.has_pushed_lines:
+            if lines.next_line >= until_line and reader.at_boundary and lines.pushed_lines <= pushed_after:
                 break
         self._add_rows(rows, chars)
 
     def _add_rows(self, rows: list[list[str]], chars: int) -> None:
         if rows:
-            self._add_to_chunk(list(zip(*rows, strict=True)), len(rows), chars)
+            self._add_to_chunk(list(zip(*rows, strict=True)), chars)
 
     def _take_header(self, cells: list[str]) -> None:
         self._expects_header = False
@@ -162,15 +192,21 @@ class CleaningPass:
 
     # -- chunks: trim, drop empty rows, dedupe, then batches ------------------------------------
 
-    def _add_to_chunk(self, columns: Sequence[Sequence[str]], rows: int, chars: int) -> None:
-        self._chunk.append(
+    def _add_to_chunk(self, columns: Sequence[Sequence[str]], chars: int) -> None:
+        self._add_frame_to_chunk(
             pl.DataFrame(
                 [
                     pl.Series(name, values=values, dtype=pl.String)
                     for name, values in zip(self._names, columns, strict=True)
                 ]
-            )
+            ),
+            chars,
         )
+
+    def _add_frame_to_chunk(self, frame: pl.DataFrame, chars: int) -> None:
+        """Add rows given as one String column per table column, named like ``_names``."""
+        self._chunk.append(frame)
+        rows = frame.height
         self._chunk_count += rows
         self._chunk_chars += chars
         if self._chunk_count >= self._chunk_rows or self._chunk_chars >= CHUNK_CHARS:
@@ -220,20 +256,25 @@ class CleaningPass:
             return
         frame = pl.concat(self._batch) if len(self._batch) > 1 else self._batch[0]
         self._batch, self._batch_count, self._batch_chars = [], 0, 0
-        joined = [join_column(frame.to_series(index)) for index in range(self.columns)]
         # Profiled before neutralising: "-12.5" is a number and "=1+2" a string either way.
-        self.profile.update_frame(frame, joined)
-        for index, name in enumerate(self._names):
-            safe, changed = neutralise_all((), joined[index], values_of=frame.to_series(index).to_list)
-            if safe is not None:
-                frame = frame.with_columns(pl.Series(name, values=safe, dtype=pl.String))
-                self.formula_cells += changed
-                self.profile.columns[index].formula_cells += changed
+        found = self.profile.update_frame(
+            frame,
+            also=[
+                needs_neutralising_expr(pl.col(name)).sum().alias(f"formulas:{name}") for name in self._names
+            ],
+        )
+        changed = [found[f"formulas:{name}"] for name in self._names]
+        for index, cells in enumerate(changed):
+            self.formula_cells += cells
+            self.profile.columns[index].formula_cells += cells
         # One write per batch; polars quotes exactly where the csv module's QUOTE_MINIMAL does
         # (a test compares them), except that it writes "" for an empty string: written as null
         # it is nothing, as there. The output stream's encoder runs once, not once per row.
         frame = frame.select(
-            pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in self._names
+            pl.when(pl.col(name) != "")
+            .then(neutralised_expr(pl.col(name)) if cells else pl.col(name))
+            .alias(name)
+            for name, cells in zip(self._names, changed, strict=True)
         )
         buffer = io.BytesIO()
         frame.write_csv(

@@ -4,7 +4,8 @@ Most columns (categories, flags, dates) have few distinct values, and an exact c
 cheap and what users expect. Ids and free text can have as many distinct values as rows, so
 each column gets a share of a per-file budget (values and characters). Past it, the column's
 values are fed to a HyperLogLog sketch (4,096 one-byte registers: ~1.6 % standard error) and the
-exact set is dropped, so memory per column is bounded whatever the file size.
+exact set is dropped, so memory per column is bounded whatever the file size. The exact set is
+a polars Series of the values seen, checked against a batch's distinct values in one call.
 
 Hashing is polars' seeded 64-bit string hash, computed for a whole batch in one call: the same
 in every process and every run (unlike Python's salted ``hash()``). The per-value BLAKE2b this
@@ -20,7 +21,7 @@ from collections.abc import Iterable, Sequence
 import polars as pl
 
 # Per file, shared evenly by the columns: ~100k short strings and 4M characters cost at most
-# ~16 MB of Python objects together (a few MB for typical files). A 6-column file counts up to
+# ~6 MB in polars together (a few MB for typical files). A 6-column file counts up to
 # 16,666 values per column exactly; a 500-column file 200 (linear counting, the sketch's small-
 # range mode, is within ~1 % there anyway).
 EXACT_BUDGET_VALUES = 100_000
@@ -47,14 +48,26 @@ class HyperLogLog:
     def add_all(self, values: Iterable[str] | pl.Series) -> None:
         if not isinstance(values, pl.Series):
             values = pl.Series(values=list(values), dtype=pl.String)
-        hashes = pl.DataFrame({"h": values.hash(seed=_HASH_SEED)})
+        self.take(self.plan(values).collect())
+
+    def plan(self, values: pl.Series) -> pl.LazyFrame:
+        """The polars work of adding ``values``; hand its result to :meth:`take`."""
         # Register = top 12 bits; rank = position of the first 1 bit in the remaining 52
         # (53 if they are all 0), so leading zeros of the 64-bit remainder minus 11.
-        ranks = hashes.select(
-            index=(pl.col("h") // (1 << _INDEX_SHIFT)).cast(pl.UInt16),
-            rank=((pl.col("h") & _REST_MASK).bitwise_leading_zeros() - (_PRECISION - 1)).cast(pl.UInt32),
+        hashed = pl.col("v").hash(seed=_HASH_SEED)
+        ranks = (
+            values.rename("v")
+            .to_frame()
+            .lazy()
+            .select(
+                index=(hashed // (1 << _INDEX_SHIFT)).cast(pl.UInt16),
+                rank=((hashed & _REST_MASK).bitwise_leading_zeros() - (_PRECISION - 1)).cast(pl.UInt32),
+            )
         )
-        self._ranks = pl.concat([self._ranks, ranks]).group_by("index").agg(pl.col("rank").max())
+        return pl.concat([self._ranks.lazy(), ranks]).group_by("index").agg(pl.col("rank").max())
+
+    def take(self, registers: pl.DataFrame) -> None:
+        self._ranks = registers
 
     @property
     def _registers(self) -> bytearray:
@@ -80,7 +93,7 @@ class DistinctCounter:
     def __init__(self, *, columns: int) -> None:
         self._max_values = EXACT_BUDGET_VALUES // max(columns, 1)
         self._max_chars = EXACT_BUDGET_CHARS // max(columns, 1)
-        self._exact: set[str] | None = set()
+        self._exact: pl.Series | None = pl.Series("v", [], dtype=pl.String)  # values seen
         self._chars = 0
         self._sketch: HyperLogLog | None = None
 
@@ -90,28 +103,42 @@ class DistinctCounter:
 
     def add_all(self, values: Sequence[str] | pl.Series) -> None:
         """Add a batch of values."""
-        exact = self._exact
-        if exact is None:
-            assert self._sketch is not None
-            self._sketch.add_all(values)
-            return
         if not isinstance(values, pl.Series):
             values = pl.Series(values=list(values), dtype=pl.String)
-        counts = values.value_counts()
-        new = [
-            (value, count)
-            for value, count in zip(counts.to_series(0).to_list(), counts.to_series(1).to_list(), strict=True)
-            if value not in exact
-        ]
-        if not new:
+        self.take(self.plan(values).collect())
+
+    def plan(self, values: pl.Series) -> pl.LazyFrame:
+        """The polars work of adding a batch; hand its result to :meth:`take`. Plans of
+        several columns run in one ``pl.collect_all`` call."""
+        if self._exact is None:
+            assert self._sketch is not None
+            return self._sketch.plan(values)
+        # The batch's values not seen before, with how often each occurs in the batch.
+        return (
+            values.rename("v")
+            .to_frame()
+            .lazy()
+            .group_by("v")
+            .len(name="n")
+            .filter(~pl.col("v").is_in(self._exact.implode()))
+            .with_columns(chars=pl.col("v").str.len_chars().cast(pl.Int64) * pl.col("n"))
+        )
+
+    def take(self, result: pl.DataFrame) -> None:
+        """Apply the result of :meth:`plan`."""
+        if self._exact is None:
+            assert self._sketch is not None
+            self._sketch.take(result)
             return
-        exact.update(value for value, _ in new)
+        if not result.height:
+            return
+        self._exact = pl.concat([self._exact, result["v"]])
         # Every occurrence of a new value counts, as if the batch were added value by value:
         # repeats within a batch overcount, which errs on the safe side.
-        self._chars += sum(len(value) * count for value, count in new)
-        if len(exact) > self._max_values or self._chars > self._max_chars:
+        self._chars += int(result["chars"].sum())
+        if len(self._exact) > self._max_values or self._chars > self._max_chars:
             self._sketch = HyperLogLog()
-            self._sketch.add_all(exact)
+            self._sketch.add_all(self._exact)
             self._exact = None
 
     def count(self) -> int:

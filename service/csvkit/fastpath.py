@@ -1,4 +1,6 @@
-"""The columnar fast path: a block of lines parsed in one call and handed on column by column.
+"""The csv-module fast path: a block of lines parsed in one call and handed on column by column.
+
+The pass tries it on blocks the polars path (:mod:`.plainread`) declined, and on the header.
 
 Most blocks of most files are plain: one record per line, every row as wide as the table, no
 quoting slip, no cell near the length limit. For such a block the standard library's parser,

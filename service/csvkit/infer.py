@@ -1,9 +1,9 @@
 """What kind of value a cell holds, and how a column's kind widens as more values arrive.
 
 Kinds form a small lattice. Each pattern accepts everything the narrower kinds below it accept,
-so a column's kind only ever widens, and a whole batch is checked with one regex match over
-the column joined into one string (:func:`join_column`) per candidate kind, instead of a
-Python call per cell::
+so a column's kind only ever widens, and a whole batch is checked at once per candidate kind,
+instead of a Python call per cell: by polars (:meth:`KindMatcher.accepts_expr`) in the pass,
+by one regex match over the column joined into one string (:func:`join_column`) when sniffing::
 
     boolean ─────────────────────────┐
     integer ─> float ────────────────┼─> string
@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 import polars as pl
+
+from .polars_regex import fullmatch_pattern
 
 
 class Kind(StrEnum):
@@ -97,8 +99,9 @@ _NULL_IN_COLUMN = re.compile(
 def join_column(values: Sequence[str] | pl.Series) -> str:
     """``values`` as one string, each value preceded and the whole ended by NUL.
 
-    One join per column of a batch (in Rust for a polars Series); the null check, the kind
-    checks and formula neutralisation all run one regex over it instead of a call per cell.
+    One join per column (in Rust for a polars Series); the null check, the kind checks and
+    formula neutralisation of a list of values (the sniffed rows, a header) then run one regex
+    over it instead of a call per cell.
     """
     if isinstance(values, pl.Series):
         return "\x00" + str(values.str.join("\x00").item()) + "\x00"
@@ -127,10 +130,33 @@ _COLUMN_PATTERNS = {
 }
 
 
+# The same null check for a polars column: spelled out in ASCII case pairs, which is what the
+# regex above and ``is_null`` accept (see its comment on the Kelvin sign).
+_NULL_VALUE = re.compile(
+    "(?:"
+    + "|".join(
+        "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in token)
+        for token in sorted(NULL_TOKENS)
+    )
+    + ")"
+)
+_NULL_VALUE_POLARS = fullmatch_pattern(_NULL_VALUE)
+
+
+def null_expr(column: pl.Expr) -> pl.Expr:
+    """Per value of a polars String column: whether it is empty or a null token (``is_null``)."""
+    return column.str.contains(_NULL_VALUE_POLARS)
+
+
+def candidate_kinds(current: Kind | None) -> tuple[Kind, ...]:
+    """The kinds a column of kind ``current`` may widen to, narrowest first (STRING aside)."""
+    return _WIDENINGS[current]
+
+
 class KindMatcher:
     """Kind checks for one file; only the decimal separator convention differs between files."""
 
-    __slots__ = ("_columns", "_patterns")
+    __slots__ = ("_columns", "_patterns", "_polars")
 
     def __init__(self, *, decimal_comma: bool) -> None:
         self._patterns: dict[Kind, re.Pattern[str]] = {
@@ -141,6 +167,11 @@ class KindMatcher:
             Kind.DATETIME: _DATETIME,
         }
         self._columns = {kind: _COLUMN_PATTERNS[pattern] for kind, pattern in self._patterns.items()}
+        self._polars = {kind: fullmatch_pattern(pattern) for kind, pattern in self._patterns.items()}
+
+    def accepts_expr(self, kind: Kind, column: pl.Expr) -> pl.Expr:
+        """Per value of a polars String column: whether ``kind``'s pattern accepts it."""
+        return column.str.contains(self._polars[kind])
 
     def widen(self, current: Kind | None, values: Sequence[str]) -> Kind:
         """The narrowest kind at or above ``current`` that accepts every (non-null) value."""

@@ -129,6 +129,7 @@ def _clean_and_profile(
     profile_path, profile_stream = outputs.open_csv(f"{stem}_profile.csv")
     cleaning = CleaningPass(
         columns=dialect.columns,
+        delimiter=dialect.delimiter,
         has_header=dialect.has_header,
         decimal_comma=dialect.delimiter not in (",", None),
         max_rows=limits.max_rows,

@@ -1,9 +1,9 @@
 """Per-column statistics, computed over the cleaned rows in batches.
 
-A batch arrives column by column as polars Series: null filtering, number parsing, distinct
-counting and samples run in polars, and the kind checks as one regex over each column joined
-into one string (:func:`.infer.join_column`), instead of a Python call per cell; that is what
-makes profiling cheap next to parsing.
+A batch arrives as a polars frame: the null counts and kind checks of all its columns are one
+polars call (Rust regexes, :mod:`.polars_regex`), then null filtering, number parsing,
+distinct counting and samples run in polars column by column, instead of a Python call per
+cell; that is what makes profiling cheap next to parsing.
 
 The profile describes the cleaned table (after trimming, padding and removing duplicates):
 what the user downloads is what the numbers are about. Values are judged before formula
@@ -13,13 +13,13 @@ neutralisation, so ``-12.5`` is a number and ``=1+2`` a string either way.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import polars as pl
 
 from .distinct import DistinctCounter
-from .infer import NULL_TOKENS, NUMERIC_KINDS, Kind, KindMatcher, column_has_nulls, join_column
+from .infer import NUMERIC_KINDS, Kind, KindMatcher, candidate_kinds, null_expr
 
 SAMPLE_VALUES = 3
 #: The most common value is counted exactly while a column has at most this many distinct
@@ -28,6 +28,10 @@ SAMPLE_VALUES = 3
 TOP_DISTINCT_LIMIT = 1_000
 # Sample values are for eyes, not for analysis: long ones are cut.
 SAMPLE_MAX_CHARS = 60
+
+
+#: Polars work deferred to one ``collect_all`` per batch, and what takes its result.
+Pending = tuple[pl.LazyFrame, Callable[[pl.DataFrame], None]]
 
 
 def _number(value: float) -> float | int | None:
@@ -76,37 +80,54 @@ class ColumnProfile:
         #: Cells of this column that formula neutralisation changed (counted by the cleaner).
         self.formula_cells = 0
 
-    def update(self, values: pl.Series, joined: str) -> None:
-        """Add a batch of this column's values, also given as :func:`.infer.join_column` made them."""
-        present = values
-        if column_has_nulls(joined):
-            present = values.filter(
-                (values != "") & ~values.str.to_lowercase().is_in(sorted(NULL_TOKENS - {""}))
-            )
-            joined = join_column(present) if len(present) else ""
+    def update(self, values: pl.Series, *, nulls: int, kind: Kind) -> list[Pending]:
+        """Add a batch of this column's values, of which ``nulls`` are nulls and the rest all
+        of ``kind`` (the narrowest at or above the column's kind so far: :meth:`kind_checks`).
+
+        Returns the polars work still to run, each with what takes its result: the caller
+        runs that of every column of the batch in one ``pl.collect_all`` call.
+        """
         self.values += len(values)
-        self.nulls += len(values) - len(present)
-        if not len(present):
-            return
-        kind = self._matcher.widen_joined(self.kind, str(present[0]), joined)
+        self.nulls += nulls
+        if nulls == len(values):
+            return []
+        present = values
+        if nulls:
+            present = values.to_frame().filter(~null_expr(pl.col(values.name))).to_series()
         if kind in NUMERIC_KINDS:
             self._update_numbers(kind, present)
         self.kind = kind
-        self._distinct.add_all(present)
-        self._count_top(present)
+        pending: list[Pending] = [(self._distinct.plan(present), self._distinct.take)]
+        batch = present.rename("value").to_frame().lazy()
+        if self._top is not None:
+            pending.append((batch.group_by("value").len("n"), self._take_top))
         if len(self._samples) < SAMPLE_VALUES:
             # Enough of the batch's distinct values, in order, to fill the samples even if the
             # first ones are samples already.
-            for value in present.unique(maintain_order=True).head(2 * SAMPLE_VALUES).to_list():
-                if value not in self._samples:
-                    self._samples.append(value)
-                    if len(self._samples) == SAMPLE_VALUES:
-                        break
+            firsts = batch.unique(maintain_order=True).head(2 * SAMPLE_VALUES)
+            pending.append((firsts, self._take_samples))
+        return pending
 
-    def _count_top(self, present: pl.Series) -> None:
+    def _take_samples(self, firsts: pl.DataFrame) -> None:
+        for value in firsts.to_series().to_list():
+            if value not in self._samples:
+                self._samples.append(value)
+                if len(self._samples) == SAMPLE_VALUES:
+                    break
+
+    def kind_checks(self, column: pl.Expr) -> list[tuple[Kind, pl.Expr]]:
+        """For each kind this column may widen to, narrowest first: an aggregate saying whether
+        every non-null value of a batch has that kind."""
+        is_null = null_expr(column)
+        return [
+            (kind, (is_null | self._matcher.accepts_expr(kind, column)).all())
+            for kind in candidate_kinds(self.kind)
+        ]
+
+    def _take_top(self, counts: pl.DataFrame) -> None:
+        """Add a batch's count per value to the tally of the most common value."""
         if self._top is None:
             return
-        counts = present.rename("value").value_counts(name="n")
         if counts.height > TOP_DISTINCT_LIMIT:
             self._top = None
             return
@@ -177,10 +198,31 @@ class TableProfile:
             for position, name in enumerate(names, start=1)
         ]
 
-    def update_frame(self, frame: pl.DataFrame, joined: Sequence[str]) -> None:
-        """Add a batch: one String column per table column, and each joined (``update``)."""
+    def update_frame(self, frame: pl.DataFrame, *, also: Sequence[pl.Expr] = ()) -> dict[str, Any]:
+        """Add a batch: one String column per table column, in order, no polars nulls.
+
+        The null counts and kind checks of every column are one polars call (Rust regexes,
+        columns in parallel), with the caller's own aggregates of the batch (``also``, named
+        apart from ``"<index>:…"``), whose values are returned by name; the columns' distinct
+        counts, top values and samples are one ``collect_all``, number parsing per column.
+        """
+        aggregates: list[pl.Expr] = []
+        checks: list[list[Kind]] = []
+        for index, (name, column) in enumerate(zip(frame.columns, self.columns, strict=True)):
+            value = pl.col(name)
+            aggregates.append(null_expr(value).sum().alias(f"{index}:nulls"))
+            kinds = column.kind_checks(value)
+            checks.append([kind for kind, _ in kinds])
+            aggregates.extend(check.alias(f"{index}:{kind}") for kind, check in kinds)
+        found = frame.select(*aggregates, *also).row(0, named=True)
+        pending: list[Pending] = []
         for index, column in enumerate(self.columns):
-            column.update(frame.to_series(index), joined[index])
+            kind = next((kind for kind in checks[index] if found[f"{index}:{kind}"]), Kind.STRING)
+            pending += column.update(frame.to_series(index), nulls=found[f"{index}:nulls"], kind=kind)
+        results = pl.collect_all([plan for plan, _ in pending])
+        for (_, take), result in zip(pending, results, strict=True):
+            take(result)
+        return found
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [column.as_dict() for column in self.columns]

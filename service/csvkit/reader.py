@@ -43,6 +43,9 @@ _field_limit_lock = threading.Lock()
 _SWALLOWED_SHARE = 0.8
 # An over-long record needs more evidence than a short one before it is re-read line by line.
 _SWALLOWED_MIN_LINES_LONG = 3
+# One line as a text stream with newline="" splits them: up to LF, CRLF or a lone CR. (A
+# StringIO would split alike but holds 4 bytes a character: 8 MB for a 2 MB wide row.)
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
 
 
 def ensure_parser_field_limit(max_field_chars: int) -> None:
@@ -111,22 +114,28 @@ def _look_like_rows(lines: list[str], delimiter: str, columns: int, *, at_least:
 class LineSource:
     """The lines of a text stream, with lines pushed back in front; counts every line served.
 
-    Shared by the record reader and the columnar fast path (:mod:`.fastpath`), so either can
-    resume exactly where the other stopped.
+    Shared by the record reader and the fast paths (:mod:`.plainread`, :mod:`.fastpath`), so
+    each can resume exactly where another stopped.
     """
 
-    __slots__ = ("_pushed", "_stream", "next_line")
+    __slots__ = ("_carry", "_pushed", "_stream", "next_line")
 
     def __init__(self, stream: IO[str]) -> None:
         self._stream = stream
         self._pushed: list[str] = []  # in reverse order: the next line is the last item
+        self._carry = ""  # the start of the next line, read ahead by read_text
         self.next_line = 1  # number of the line the next call hands out
 
     def __iter__(self) -> LineSource:
         return self
 
     def __next__(self) -> str:
-        line = self._pushed.pop() if self._pushed else next(self._stream)
+        if self._pushed:
+            line = self._pushed.pop()
+        elif self._carry:
+            line, self._carry = self._carry + self._stream.readline(), ""
+        else:
+            line = next(self._stream)
         self.next_line += 1
         return line
 
@@ -138,11 +147,62 @@ class LineSource:
     def has_pushed_lines(self) -> bool:
         return bool(self._pushed)
 
+    @property
+    def pushed_lines(self) -> int:
+        return len(self._pushed)
+
+    def read_text(self, hint: int) -> str:
+        """Whole lines of at most about ``hint`` characters as one string, not yet counted:
+        the caller either counts them (:meth:`advance`) or hands them back (:meth:`unread_text`).
+
+        Call only when no lines are pushed back. Returns "" at the end of the file, and also
+        when the next line alone is longer than ``hint``: then that line is pushed back
+        instead, for :meth:`read_block`, so that no text past ``hint`` is ever copied.
+        """
+        assert not self._pushed, "pushed-back lines come first: read them with read_block"
+        chunk = self._stream.read(hint)
+        text, self._carry = self._carry + chunk, ""
+        if len(chunk) < hint:  # the end of the file: the text is whole lines
+            return text
+        while text.endswith("\r"):  # a CR and an LF after it are one line end
+            more = self._stream.read(1)
+            if not more:
+                break
+            text += more
+        # The last line end, a CR counting only when the text goes on after it (one at the very
+        # end ends the file, and is carried to the next call, which returns it).
+        cut = max(text.rfind("\n"), text.rfind("\r", 0, len(text) - 1)) + 1
+        if not cut:
+            self._pushed.append(text + self._stream.readline())  # not yet counted, like text
+            return ""
+        self._carry = text[cut:]
+        return text[:cut]
+
+    def advance(self, lines: int) -> None:
+        """Count ``lines`` lines of a :meth:`read_text` block as served."""
+        self.next_line += lines
+
+    def unread_text(self, text: str) -> None:
+        """Push a :meth:`read_text` block back, split into lines exactly as the stream splits."""
+        lines = _LINE.findall(text)
+        self.next_line += len(lines)
+        self.push_back(lines)
+
     def read_block(self, hint: int) -> list[str]:
         """Whole lines of about ``hint`` characters (pushed-back lines first, alone)."""
         if self._pushed:
-            lines = self._pushed[::-1]
-            self._pushed.clear()
+            # Pushed-back lines may be a whole declined polars block: served ``hint`` at a time,
+            # so that one bad line sends only its own stretch to the record reader.
+            pushed, chars = self._pushed, 0
+            count = 0
+            while count < len(pushed) and chars < hint:
+                count += 1
+                chars += len(pushed[-count])
+            lines = pushed[: -count - 1 : -1]
+            del pushed[-count:]
+        elif self._carry:
+            lines = [next(self), *self._stream.readlines(hint)]
+            self.next_line -= 1  # counted below, with the others
         else:
             lines = self._stream.readlines(hint)
         self.next_line += len(lines)
@@ -271,7 +331,8 @@ class RecordReader:
 
         After an unclosed quote the lines it swallowed are pushed back and read afresh, so
         the caller may stop after a record when :attr:`at_boundary` is true and
-        :attr:`LineSource.has_pushed_lines` is false.
+        :attr:`LineSource.pushed_lines` is back to what it was before the records' lines were
+        pushed back.
         """
         while True:
             resumed = yield from self._read()

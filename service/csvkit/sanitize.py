@@ -21,6 +21,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+import polars as pl
+
+from .polars_regex import fullmatch_pattern, prefix_pattern
+
 FORMULA_TRIGGERS = frozenset("=+-@\t\r")
 _NEGATIVE_NUMBER_RE = r"-(?:\d+(?:[.,]\d+)?|[.,]\d+)(?:[eE][+-]?\d+)?"
 _NEGATIVE_NUMBER = re.compile(_NEGATIVE_NUMBER_RE, re.ASCII)
@@ -66,3 +70,17 @@ def neutralise_all(
     # neutralise() returns its argument itself when it leaves a value alone.
     changed = sum(1 for before, after in zip(values, safe, strict=True) if before is not after)
     return safe, changed
+
+
+_NEEDS_QUOTE_POLARS = prefix_pattern(_NEEDS_QUOTE)
+_NEGATIVE_NUMBER_POLARS = fullmatch_pattern(_NEGATIVE_NUMBER)
+
+
+def needs_neutralising_expr(column: pl.Expr) -> pl.Expr:
+    """Per value of a polars String column: whether :func:`neutralise` would change it."""
+    return column.str.contains(_NEEDS_QUOTE_POLARS) & ~column.str.contains(_NEGATIVE_NUMBER_POLARS)
+
+
+def neutralised_expr(column: pl.Expr) -> pl.Expr:
+    """A polars String column with :func:`neutralise` applied to every value."""
+    return pl.when(needs_neutralising_expr(column)).then(pl.lit("'") + column).otherwise(column)
