@@ -87,30 +87,15 @@ def is_null(value: str) -> bool:
     return not value or (len(value) <= _NULL_TOKEN_MAX_LEN and value.lower() in NULL_TOKENS)
 
 
-# In a column joined as "\0v1\0v2\0…\0": an empty value or a null token. ASCII case folding is
-# exactly ``value.lower() in NULL_TOKENS`` here: the only non-ASCII character that lowers to
-# ASCII is the Kelvin sign (to "k", in no token), which a test checks.
-_NULL_IN_COLUMN = re.compile(
-    r"\x00(?:\x00|(?:" + "|".join(sorted(map(re.escape, NULL_TOKENS - {""}))) + r")\x00)",
-    re.ASCII | re.IGNORECASE,
-)
-
-
 def join_column(values: Sequence[str] | pl.Series) -> str:
     """``values`` as one string, each value preceded and the whole ended by NUL.
 
-    One join per column (in Rust for a polars Series); the null check, the kind checks and
-    formula neutralisation of a list of values (the sniffed rows, a header) then run one regex
-    over it instead of a call per cell.
+    One join per column (in Rust for a polars Series); the kind checks of a list of values (the
+    sniffed rows, a header) then run one regex over it instead of a call per cell.
     """
     if isinstance(values, pl.Series):
         return "\x00" + str(values.str.join("\x00").item()) + "\x00"
     return "\x00" + "\x00".join(values) + "\x00"
-
-
-def column_has_nulls(joined: str) -> bool:
-    """Whether a column given by :func:`join_column` holds an empty value or a null token."""
-    return _NULL_IN_COLUMN.search(joined) is not None
 
 
 def _column_pattern(pattern: re.Pattern[str]) -> re.Pattern[str]:
@@ -130,8 +115,9 @@ _COLUMN_PATTERNS = {
 }
 
 
-# The same null check for a polars column: spelled out in ASCII case pairs, which is what the
-# regex above and ``is_null`` accept (see its comment on the Kelvin sign).
+# ``is_null`` for a polars column, the tokens spelled out in ASCII case pairs. That is exactly
+# ``value.lower() in NULL_TOKENS``: the only non-ASCII character that lowers to ASCII is the
+# Kelvin sign (to "k", in no token), which a test checks.
 _NULL_VALUE = re.compile(
     "(?:"
     + "|".join(

@@ -19,24 +19,16 @@ original values as text cells. Quotes and delimiters inside cells are the CSV wr
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import polars as pl
 
 from .polars_regex import fullmatch_pattern, prefix_pattern
 
 FORMULA_TRIGGERS = frozenset("=+-@\t\r")
-_NEGATIVE_NUMBER_RE = r"-(?:\d+(?:[.,]\d+)?|[.,]\d+)(?:[eE][+-]?\d+)?"
-_NEGATIVE_NUMBER = re.compile(_NEGATIVE_NUMBER_RE, re.ASCII)
+_NEGATIVE_NUMBER = re.compile(r"-(?:\d+(?:[.,]\d+)?|[.,]\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _NEEDS_QUOTE = re.compile(r"'*[=+\-@\t\r]")
 _QUOTED = re.compile(r"'+[=+\-@\t\r]")
-# A value, in a NUL-separated column with a leading NUL, that the rule changes. One C-level
-# search per column of a batch skips every column that needs nothing (nearly all of them,
-# including columns of negative numbers). The trigger is looked for first: the number check
-# then runs only at cells that start with one.
-_COLUMN_NEEDS_NEUTRALISING = re.compile(
-    rf"\x00(?='*[=+\-@\t\r])(?!{_NEGATIVE_NUMBER_RE}(?:\x00|\Z))", re.ASCII
-)
 
 
 def neutralise(cell: str) -> str:
@@ -51,25 +43,14 @@ def restore(cell: str) -> str:
     return cell[1:] if _QUOTED.match(cell) else cell
 
 
-def neutralise_all(
-    values: Sequence[str],
-    joined: str | None = None,
-    values_of: Callable[[], Sequence[str]] | None = None,
-) -> tuple[list[str] | None, int]:
-    """``values`` (a row or a column; none may contain NUL) made safe, and how many changed.
-
-    Returns ``(None, 0)`` when nothing needs changing, decided by one regex search over
-    ``joined``: the values each preceded by NUL (a trailing NUL is fine), made here if not given.
-    ``values_of``, if given, supplies the values only when something does need changing.
-    """
-    if not _COLUMN_NEEDS_NEUTRALISING.search("\x00" + "\x00".join(values) if joined is None else joined):
-        return None, 0
-    if values_of is not None:
-        values = values_of()
+def neutralise_all(values: Sequence[str]) -> tuple[list[str] | None, int]:
+    """``values`` (a row, such as the header) made safe, and how many changed; ``(None, 0)``
+    when nothing needs changing. A batch's columns are neutralised in polars instead
+    (:func:`neutralised_expr`)."""
     safe = [neutralise(value) for value in values]
     # neutralise() returns its argument itself when it leaves a value alone.
     changed = sum(1 for before, after in zip(values, safe, strict=True) if before is not after)
-    return safe, changed
+    return (safe, changed) if changed else (None, 0)
 
 
 _NEEDS_QUOTE_POLARS = prefix_pattern(_NEEDS_QUOTE)
