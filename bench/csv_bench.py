@@ -3,10 +3,12 @@
 For generated files of 1 MB, 20 MB and 100 MB (a realistic table: ids, customers, amounts,
 booleans, dates and quoted free text; 1 % exact duplicate rows; a few formula cells), each
 measurement runs in a fresh child process, so its peak RSS belongs to that run alone, and
-alternates with its floor so that load on the machine hits both alike. Printed per size:
+alternates with its floor and with the same pass run serially (its stages on one thread, not
+overlapped) so that load on the machine hits all three alike. Printed per size:
 rows, process_csv's seconds and MB/s, the floor's MB/s (Python's csv module only streaming
 the rows: no per-cell work, the ceiling for any pass built on that parser), the ratio of the
-two, peak RSS and the RSS before processing (interpreter and imports). Each number is the best
+two, peak RSS and the RSS before processing (interpreter and imports), and the serial pass's
+MB/s, CPU and peak RSS. Each number is the best
 of ``--repeat`` runs (the fastest run is the one least disturbed by other processes).
 
 Then the wide-row shapes: a 17 MB file whose row 602 has 6 million cells, and a 9.5 MB one whose
@@ -85,12 +87,40 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _run_stages_inline() -> None:
+    """The pass with every stage on the calling thread, one after the other (no overlap)."""
+    from collections.abc import Callable, Iterator
+
+    from service.csvkit import clean
+
+    class Inline:
+        def __init__(self, items: Iterator[Any] | None = None, **_: object) -> None:
+            self._items = items
+
+        def __enter__(self) -> Any:
+            return self if self._items is None else self._items
+
+        def __exit__(self, *_: object) -> None:
+            return None
+
+        def submit(self, call: Callable[[], None]) -> None:
+            call()
+
+        def finish(self) -> None:
+            return None
+
+    clean.ReadAhead = clean.WriteBehind = Inline  # type: ignore[assignment, misc]
+
+
 def child(mode: str, path: Path, out_dir: Path) -> dict[str, float | str]:
     """One measured run, in this (fresh) process."""
     outcome = "ok"
-    if mode in ("process", "csvblocks", "records", "wide"):
+    if mode in ("process", "serial", "csvblocks", "records", "wide"):
         from service.csvkit import CsvLimits, process_csv
         from service.errors import InputError
+
+        if mode == "serial":
+            _run_stages_inline()
 
         if mode in ("records", "csvblocks"):
             from service.csvkit import clean
@@ -157,21 +187,24 @@ def best_of(repeat: int, mode: str, path: Path, out_dir: Path) -> dict[str, Any]
     return min(runs, key=lambda m: float(m["seconds"]))
 
 
-def print_floor_table(rows: list[tuple[int, dict[str, Any], dict[str, Any]]]) -> None:
+def print_floor_table(rows: list[tuple[int, dict[str, Any], dict[str, Any], dict[str, Any]]]) -> None:
     print("\nprocess_csv (profile + clean, one pass) next to the csv-module floor (rows only)")
     print(
         f"{'size':>8} {'rows':>10} {'seconds':>8} {'MB/s':>7} {'floor MB/s':>11} {'ratio':>6} "
-        f"{'CPU s':>6} {'CPU ratio':>9} {'peak RSS':>9} {'RSS before':>11}"
+        f"{'CPU s':>6} {'CPU ratio':>9} {'peak RSS':>9} {'RSS before':>11} "
+        f"{'serial MB/s':>12} {'CPU s':>6} {'peak RSS':>9}"
     )
-    for size_mb, m, floor in rows:
+    for size_mb, m, serial, floor in rows:
         speed, floor_speed = size_mb / m["seconds"], size_mb / floor["seconds"]
         print(
             f"{size_mb:>5} MB {int(m['rows']):>10,} {m['seconds']:>8.2f} {speed:>7.1f} {floor_speed:>11.1f} "
             f"{speed / floor_speed:>6.2f} {m['cpu']:>6.2f} {floor['cpu'] / m['cpu']:>9.2f} "
-            f"{m['peak_mb']:>6.0f} MB {m['before_mb']:>8.0f} MB"
+            f"{m['peak_mb']:>6.0f} MB {m['before_mb']:>8.0f} MB "
+            f"{size_mb / serial['seconds']:>12.1f} {serial['cpu']:>6.2f} {serial['peak_mb']:>6.0f} MB"
         )
     print("(ratio: process_csv MB/s over the floor's; CPU ratio: the floor's CPU seconds over process_csv's,")
-    print(" all threads counted, the steadier number when other processes share the cores)")
+    print(" all threads counted, the steadier number when other processes share the cores; serial: the")
+    print(" same pass with its reading, profiling and writing stages on one thread, not overlapped)")
 
 
 def print_table(title: str, rows: list[tuple[str, float, dict[str, Any]]]) -> None:
@@ -210,9 +243,13 @@ def main() -> None:
             generate(files[size], size * MIB)
         measured = []
         for size in sizes:
-            process = best_of(args.repeat, "process", files[size], out_dir)
-            floor = best_of(args.repeat, "csv", files[size], out_dir)
-            measured.append((size, process, floor))
+            # Alternated run by run, so load on the machine hits all three alike.
+            runs: dict[str, list[dict[str, Any]]] = {"process": [], "serial": [], "csv": []}
+            for _ in range(args.repeat):
+                for mode, found in runs.items():
+                    found.append(run_child(mode, files[size], out_dir))
+            best = {mode: min(found, key=lambda m: float(m["seconds"])) for mode, found in runs.items()}
+            measured.append((size, best["process"], best["serial"], best["csv"]))
         print_floor_table(measured)
 
         shapes = [("6M cells on row 602", 6_000_000, False), ("9.5M empty cells, row 602", 9_500_000, True)]

@@ -13,16 +13,25 @@ gathered into chunks, and a chunk goes through:
 4. per batch, column by column: profiling (:mod:`.profile`), formula neutralisation
    (:mod:`.sanitize`), then one CSV write of the whole batch.
 
+The stages overlap on threads (:mod:`.overlap`), as a pipeline in file order: reading, parsing
+and step 1 on one thread, a few blocks ahead; steps 2 and 3 on the calling thread; profiling
+and formula counts on a second thread, the write on a third, each a batch or two behind. Each
+thread owns what it updates (the reader the row and empty-row counts, the profiler the profile,
+the formula and output counts), so nothing is shared but the hand-off queues, and every count
+is final when :meth:`CleaningPass.run` returns.
+
 Memory holds one chunk and one batch plus the bounded dedupe and distinct-count structures,
 never the file.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import sys
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import accumulate
 from typing import IO
 
@@ -32,6 +41,7 @@ from .dedupe import RowDeduper
 from .fastpath import BLOCK_CHARS, parse_block
 from .limits import too_many_rows
 from .outputs import OUTPUT_LINE_TERMINATOR, csv_writer
+from .overlap import ReadAhead, WriteBehind
 from .plainread import PLAIN_BLOCK_CHARS, column_names, plain_block_lines, read_plain_block
 from .profile import TableProfile
 from .reader import Record, RecordReader
@@ -50,8 +60,30 @@ BATCH_CHARS = 1_000_000
 # measured 116 MB at 100k cells, 126 MB at 300k, 154 MB at 600k).
 CHUNK_CELLS = 150_000
 CHUNK_CHARS = 2_000_000
+# How far reading may run ahead (frames of up to a block each; a chunk takes about two) and
+# profiling and writing lag behind (batches each): enough to keep every thread busy, few
+# enough that memory stays a few MB.
+READ_AHEAD_FRAMES = 2
+STAGE_BATCHES = 2
 #: What ``str.strip()`` strips: every character ``str.isspace`` accepts (29 of them).
 WHITESPACE = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderNames:
+    """The header row, named (:meth:`.RowShaper.header`): what the reader yields first."""
+
+    names: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TrimmedRows:
+    """Rows as the reader hands them on: trimmed, those left empty dropped."""
+
+    frame: pl.DataFrame  # one String column per table column, named like the pass's columns
+    lengths: pl.Series  # per row: the characters of its cells
+    read: int  # rows read, the dropped ones included
+    chars: int  # characters read
 
 
 class CleaningPass:
@@ -85,19 +117,49 @@ class CleaningPass:
         self.profile = TableProfile(
             [f"column_{index}" for index in range(1, columns + 1)], decimal_comma=decimal_comma
         )
-        self._chunk: list[pl.DataFrame] = []
+        self._chunk: list[TrimmedRows] = []
         self._chunk_count = 0
         self._chunk_chars = 0
         self._batch: list[pl.DataFrame] = []
         self._batch_count = 0
         self._batch_chars = 0
         self._output: IO[str] | None = None
+        # run()'s stages: profiling and writing, each on a thread of its own.
+        self._profiler: WriteBehind | None = None
+        self._writer: WriteBehind | None = None
         self._on_batch: Callable[[], None] = lambda: None
 
     def run(self, reader: RecordReader, output: IO[str], on_batch: Callable[[], None]) -> None:
-        """Read every record, write the cleaned CSV to ``output``; ``on_batch`` after each batch."""
+        """Read every record, write the cleaned CSV to ``output``; ``on_batch`` after each batch.
+
+        Reading, parsing and trimming run ahead on one thread; profiling and formula checks
+        behind on a second, writing behind that on a third (:mod:`.overlap`); dedupe and
+        batching stay on the calling thread.
+        """
         self._output = output
         self._on_batch = on_batch
+        # Left in reverse order: reading stops first, then profiling, which may still hand a
+        # batch to the writer, then writing.
+        with (
+            WriteBehind(depth=STAGE_BATCHES, name="csv-write") as writer,
+            WriteBehind(depth=STAGE_BATCHES, name="csv-profile") as profiler,
+            ReadAhead(self._read(reader), depth=READ_AHEAD_FRAMES, name="csv-read") as frames,
+        ):
+            self._profiler, self._writer = profiler, writer
+            for item in frames:
+                if isinstance(item, HeaderNames):
+                    profiler.submit(functools.partial(self._take_header, item.names))
+                else:
+                    self._add_to_chunk(item)
+            self._end_chunk()
+            self._flush_batch()
+            profiler.finish()
+            writer.finish()
+
+    # -- reading, on the reader's thread -------------------------------------------------------
+
+    def _read(self, reader: RecordReader) -> Iterator[HeaderNames | TrimmedRows]:
+        """The header's names, then the rows, trimmed, in file order."""
         lines = reader.lines
         while True:
             if not self._expects_header and not lines.has_pushed_lines:
@@ -118,7 +180,7 @@ class CleaningPass:
                     continue
                 lines.advance(plain_block_lines(text))
                 self._count_rows(frame.height)
-                self._add_frame_to_chunk(frame, len(text))
+                yield self._trimmed(frame, len(text))
                 continue
             # The header alone: the lines after it are the polars path's to try.
             block = lines.read_block(1 if self._expects_header else BLOCK_CHARS)
@@ -136,19 +198,19 @@ class CleaningPass:
                 # Re-read from the block's first line, record by record, at least to its end.
                 until, rest = lines.next_line, lines.pushed_lines
                 lines.push_back(block)
-                self._read_records(reader, until, rest)
+                yield from self._read_records(reader, until, rest)
                 continue
             if plain.header is not None:
-                self._take_header(plain.header)
+                yield self._header(plain.header)
             if plain.records:
                 self._count_rows(plain.records)
-                self._add_to_chunk(plain.columns, sum(map(len, block)))
-        self._end_chunk()
-        self._flush_batch()
+                yield self._trimmed(self._frame(plain.columns), sum(map(len, block)))
 
     # -- records the fast path could not take -------------------------------------------------
 
-    def _read_records(self, reader: RecordReader, until_line: int, pushed_after: int) -> None:
+    def _read_records(
+        self, reader: RecordReader, until_line: int, pushed_after: int
+    ) -> Iterator[HeaderNames | TrimmedRows]:
         """Records to the end of the block ending before ``until_line``, at least; lines
         pushed back after the block's (``pushed_after`` of them) are left for the block reads.
         """
@@ -157,7 +219,7 @@ class CleaningPass:
         lines = reader.lines
         for record in reader.records():
             if self._expects_header:
-                self._take_header(record.cells)
+                yield self._header(record.cells)
             else:
                 self._count_rows(1)
                 cells = self.shaper.shape(record)
@@ -165,58 +227,28 @@ class CleaningPass:
                     rows.append(cells)
                     chars += sum(map(len, cells))
                     if len(rows) >= self._chunk_rows or chars >= CHUNK_CHARS:
-                        self._add_rows(rows, chars)
+                        yield self._trimmed(self._frame(list(zip(*rows, strict=True))), chars)
                         rows, chars = [], 0
             if lines.next_line >= until_line and reader.at_boundary and lines.pushed_lines <= pushed_after:
                 break
-        self._add_rows(rows, chars)
-
-    def _add_rows(self, rows: list[list[str]], chars: int) -> None:
         if rows:
-            self._add_to_chunk(list(zip(*rows, strict=True)), chars)
+            yield self._trimmed(self._frame(list(zip(*rows, strict=True))), chars)
 
-    def _take_header(self, cells: list[str]) -> None:
+    def _header(self, cells: list[str]) -> HeaderNames:
         self._expects_header = False
-        names = self.shaper.header(Record(1, cells))
-        self.header = names
-        self.profile = TableProfile(names, decimal_comma=self._decimal_comma)
-        safe, changed = neutralise_all(names)
-        self.formula_cells += changed
-        assert self._output is not None
-        csv_writer(self._output).writerow(safe or names)
+        return HeaderNames(self.shaper.header(Record(1, cells)))
 
-    def _count_rows(self, records: int) -> None:
-        self.rows_in += records
-        if self.rows_in > self._max_rows:
-            raise too_many_rows(self._max_rows)
-
-    # -- chunks: trim, drop empty rows, dedupe, then batches ------------------------------------
-
-    def _add_to_chunk(self, columns: Sequence[Sequence[str]], chars: int) -> None:
-        self._add_frame_to_chunk(
-            pl.DataFrame(
-                [
-                    pl.Series(name, values=values, dtype=pl.String)
-                    for name, values in zip(self._names, columns, strict=True)
-                ]
-            ),
-            chars,
+    def _frame(self, columns: Sequence[Sequence[str]]) -> pl.DataFrame:
+        return pl.DataFrame(
+            [
+                pl.Series(name, values=values, dtype=pl.String)
+                for name, values in zip(self._names, columns, strict=True)
+            ]
         )
 
-    def _add_frame_to_chunk(self, frame: pl.DataFrame, chars: int) -> None:
-        """Add rows given as one String column per table column, named like ``_names``."""
-        self._chunk.append(frame)
-        rows = frame.height
-        self._chunk_count += rows
-        self._chunk_chars += chars
-        if self._chunk_count >= self._chunk_rows or self._chunk_chars >= CHUNK_CHARS:
-            self._end_chunk()
-
-    def _end_chunk(self) -> None:
-        if not self._chunk:
-            return
-        frame = pl.concat(self._chunk) if len(self._chunk) > 1 else self._chunk[0]
-        self._chunk, self._chunk_count, self._chunk_chars = [], 0, 0
+    def _trimmed(self, frame: pl.DataFrame, chars: int) -> TrimmedRows:
+        """``frame``'s cells trimmed, rows left empty dropped (and counted)."""
+        read = frame.height
         frame = frame.select(pl.all().str.strip_chars(WHITESPACE))
         # What a row adds to a batch's character count: its cells joined by one separator.
         lengths = frame.select(pl.sum_horizontal(pl.all().str.len_chars()).alias("chars")).to_series()
@@ -224,8 +256,33 @@ class CleaningPass:
         if empty.any():
             self.shaper.empty_rows += int(empty.sum())
             frame, lengths = frame.filter(~empty), lengths.filter(~empty)
-        if not frame.height:
+        return TrimmedRows(frame, lengths, read=read, chars=chars)
+
+    def _count_rows(self, records: int) -> None:
+        self.rows_in += records
+        if self.rows_in > self._max_rows:
+            raise too_many_rows(self._max_rows)
+
+    # -- on the calling thread: chunks (dedupe), then batches -----------------------------------
+
+    def _add_to_chunk(self, rows: TrimmedRows) -> None:
+        self._chunk.append(rows)
+        # Cut by rows and characters read, as if nothing had been trimmed or dropped.
+        self._chunk_count += rows.read
+        self._chunk_chars += rows.chars
+        if self._chunk_count >= self._chunk_rows or self._chunk_chars >= CHUNK_CHARS:
+            self._end_chunk()
+
+    def _end_chunk(self) -> None:
+        chunk = [rows for rows in self._chunk if rows.frame.height]
+        self._chunk, self._chunk_count, self._chunk_chars = [], 0, 0
+        if not chunk:
             return
+        if len(chunk) > 1:
+            frame = pl.concat([rows.frame for rows in chunk])
+            lengths = pl.concat([rows.lengths for rows in chunk])
+        else:
+            frame, lengths = chunk[0].frame, chunk[0].lengths
         first_seen = self._deduper.first_seen(frame)
         if first_seen is not None:
             self.duplicates += first_seen.count(False)
@@ -256,6 +313,22 @@ class CleaningPass:
             return
         frame = pl.concat(self._batch) if len(self._batch) > 1 else self._batch[0]
         self._batch, self._batch_count, self._batch_chars = [], 0, 0
+        assert self._profiler is not None
+        self._profiler.submit(functools.partial(self._profile_batch, frame))
+
+    # -- profiling, on the profiler's thread ----------------------------------------------------
+
+    def _take_header(self, names: list[str]) -> None:
+        self.header = names
+        self.profile = TableProfile(names, decimal_comma=self._decimal_comma)
+        safe, changed = neutralise_all(names)
+        self.formula_cells += changed
+        line = io.StringIO()
+        csv_writer(line).writerow(safe or names)
+        assert self._writer is not None
+        self._writer.submit(functools.partial(self._write_text, line.getvalue()))
+
+    def _profile_batch(self, frame: pl.DataFrame) -> None:
         # Profiled before neutralising: "-12.5" is a number and "=1+2" a string either way.
         found = self.profile.update_frame(
             frame,
@@ -267,6 +340,13 @@ class CleaningPass:
         for index, cells in enumerate(changed):
             self.formula_cells += cells
             self.profile.columns[index].formula_cells += cells
+        self.rows_out += frame.height
+        assert self._writer is not None
+        self._writer.submit(functools.partial(self._write_batch, frame, changed))
+
+    # -- writing, on the writer's thread -------------------------------------------------------
+
+    def _write_batch(self, frame: pl.DataFrame, changed: list[int]) -> None:
         # One write per batch; polars quotes exactly where the csv module's QUOTE_MINIMAL does
         # (a test compares them), except that it writes "" for an empty string: written as null
         # it is nothing, as there. The output stream's encoder runs once, not once per row.
@@ -280,6 +360,8 @@ class CleaningPass:
         frame.write_csv(
             buffer, include_header=False, line_terminator=OUTPUT_LINE_TERMINATOR, quote_style="necessary"
         )
+        self._write_text(buffer.getvalue().decode("utf-8"))
+
+    def _write_text(self, text: str) -> None:
         assert self._output is not None
-        self._output.write(buffer.getvalue().decode("utf-8"))
-        self.rows_out += frame.height
+        self._output.write(text)

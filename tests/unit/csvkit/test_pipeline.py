@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -66,6 +67,16 @@ def test_failure_mid_stream_leaves_no_output_files(
     with pytest.raises(KeyboardInterrupt):
         process_csv(path, out_dir, CsvLimits(), progress=explode)
     assert list(out_dir.iterdir()) == []
+    assert _stage_threads() == []  # the pass's reading, profiling and writing threads stopped
+
+
+def test_a_finished_run_leaves_none_of_its_threads(in_dir: Path, out_dir: Path) -> None:
+    process_csv(fixtures.generated_table(in_dir, 3 * 1024 * 1024), out_dir, CsvLimits())
+    assert _stage_threads() == []
+
+
+def _stage_threads() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name.startswith("csv-")]
 
 
 def test_concurrent_runs_in_threads_match_sequential_runs(in_dir: Path, tmp_path: Path) -> None:
