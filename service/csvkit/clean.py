@@ -20,8 +20,9 @@ thread owns what it updates (the reader the row and empty-row counts, the profil
 the formula and output counts), so nothing is shared but the hand-off queues, and every count
 is final when :meth:`CleaningPass.run` returns.
 
-Memory holds one chunk and one batch plus the bounded dedupe and distinct-count structures,
-never the file.
+Memory holds a few frames read ahead (:data:`READ_AHEAD_FRAMES`), one chunk, one batch being
+filled and a few waiting for profiling and writing (:data:`STAGE_BATCHES` each), plus the
+bounded dedupe and distinct-count structures, never the file.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Most of the pass is polars calls, and polars releases the GIL while it computes.
 calling thread deduplicates one chunk, one thread can already read and parse the next blocks
 (:class:`ReadAhead`), another profile the previous batch and a third write the one before
 (:class:`WriteBehind`, twice). On two cores, in ``bench/csv_bench.py``, a 20 MB file took
-0.83 s instead of 1.20 s run serially (1.44×), for the same CPU; with the second core kept
+0.97 s instead of 1.44 s run serially (1.48×), for 7 % less CPU; with the second core kept
 busy by another process, 1.03 s instead of 1.23 s.
 
 Both keep at most ``depth`` items in flight, so memory stays a few chunks whatever the file's

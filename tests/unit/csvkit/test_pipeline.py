@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from service.csvkit import CsvLimits, process_csv
+from service.csvkit import clean as clean_module
 from service.csvkit import pipeline as pipeline_module
 
 from . import fixtures
@@ -68,6 +70,36 @@ def test_failure_mid_stream_leaves_no_output_files(
         process_csv(path, out_dir, CsvLimits(), progress=explode)
     assert list(out_dir.iterdir()) == []
     assert _stage_threads() == []  # the pass's reading, profiling and writing threads stopped
+
+
+# Writes: the header, then one per batch: 2 for the 200-byte file, 5 for the 3 MB one.
+@pytest.mark.parametrize(
+    ("file_bytes", "failing_write"),
+    [(200, 1), (200, 2), (3 * 1024 * 1024, 3), (3 * 1024 * 1024, 5)],
+    ids=["header", "only-batch", "mid-file-batch", "last-batch"],
+)
+def test_a_failed_write_on_the_writers_thread_reaches_the_caller(
+    in_dir: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch, file_bytes: int, failing_write: int
+) -> None:
+    """The write runs behind, on a thread of its own: its error still ends the run, whichever
+    write fails (the header, a batch mid-file, the last one), and nothing is left behind."""
+    path = fixtures.generated_table(in_dir, file_bytes)
+    writes = 0
+    write_text = clean_module.CleaningPass._write_text
+
+    def full_disk(self: clean_module.CleaningPass, text: str) -> None:
+        nonlocal writes
+        writes += 1
+        if writes >= failing_write:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write_text(self, text)
+
+    monkeypatch.setattr(clean_module.CleaningPass, "_write_text", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        process_csv(path, out_dir, CsvLimits())
+    assert writes == failing_write  # that write was reached, and none was tried after it
+    assert list(out_dir.iterdir()) == []
+    assert _stage_threads() == []
 
 
 def test_a_finished_run_leaves_none_of_its_threads(in_dir: Path, out_dir: Path) -> None:
