@@ -15,10 +15,10 @@ gathered into chunks, and a chunk goes through:
 
 The stages overlap on threads (:mod:`.overlap`), as a pipeline in file order: reading, parsing
 and step 1 on one thread, a few blocks ahead; steps 2 and 3 on the calling thread; profiling
-and formula counts on a second thread, the write on a third, each a batch or two behind. Each
-thread owns what it updates (the reader the row and empty-row counts, the profiler the profile,
-the formula and output counts), so nothing is shared but the hand-off queues, and every count
-is final when :meth:`CleaningPass.run` returns.
+on a second thread, neutralisation and the write on a third, each a batch or two behind. Each
+thread owns what it updates (the reader the row and empty-row counts, the profiler the profile
+and the output count, the writer the formula counts), so nothing is shared but the hand-off
+queues, and every count is final when :meth:`CleaningPass.run` returns.
 
 Memory holds a few frames read ahead (:data:`READ_AHEAD_FRAMES`), one chunk, one batch being
 filled and a few waiting for profiling and writing (:data:`STAGE_BATCHES` each), plus the
@@ -137,8 +137,8 @@ class CleaningPass:
     def run(self, reader: RecordReader, output: IO[str], on_batch: Callable[[], None]) -> None:
         """Read every record, write the cleaned CSV to ``output``; ``on_batch`` after each batch.
 
-        Reading, parsing and trimming run ahead on one thread; profiling and formula checks
-        behind on a second, writing behind that on a third (:mod:`.overlap`); dedupe and
+        Reading, parsing and trimming run ahead on one thread; profiling behind on a second,
+        neutralising and writing behind that on a third (:mod:`.overlap`); dedupe and
         batching stay on the calling thread.
         """
         self._output = output
@@ -326,41 +326,43 @@ class CleaningPass:
     def _take_header(self, names: list[str]) -> None:
         self.header = names
         self.profile = TableProfile(names, decimal_comma=self._decimal_comma)
+        assert self._writer is not None
+        self._writer.submit(functools.partial(self._write_header, names))
+
+    def _profile_batch(self, frame: pl.DataFrame) -> None:
+        # Profiled before neutralising: "-12.5" is a number and "=1+2" a string either way.
+        nulls = self.profile.update_frame(frame)
+        self.rows_out += frame.height
+        assert self._writer is not None
+        self._writer.submit(functools.partial(self._write_batch, frame, nulls))
+
+    # -- writing, on the writer's thread -------------------------------------------------------
+
+    def _write_header(self, names: list[str]) -> None:
         safe, changed = neutralise_all(names)
         self.formula_cells += changed
         line = io.StringIO()
         csv_writer(line).writerow(safe or names)
-        assert self._writer is not None
-        self._writer.submit(functools.partial(self._write_text, line.getvalue()))
+        self._write_text(line.getvalue())
 
-    def _profile_batch(self, frame: pl.DataFrame) -> None:
-        # Profiled before neutralising: "-12.5" is a number and "=1+2" a string either way.
-        found = self.profile.update_frame(
-            frame,
-            also=[
-                needs_neutralising_expr(pl.col(name)).sum().alias(f"formulas:{name}") for name in self._names
-            ],
-        )
-        changed = [found[f"formulas:{name}"] for name in self._names]
-        for index, cells in enumerate(changed):
+    def _write_batch(self, frame: pl.DataFrame, nulls: list[int]) -> None:
+        """Neutralise formulas (counting them), then write the batch in one call.
+
+        Polars quotes exactly where the csv module's QUOTE_MINIMAL does (a test compares them),
+        except that it writes "" for an empty string: written as null it is nothing, as there.
+        Only columns with formulas or nulls (an empty cell is a null) are rewritten.
+        """
+        changed = frame.select(needs_neutralising_expr(pl.col(name)).sum() for name in self._names).row(0)
+        rewritten = []
+        for index, (name, cells) in enumerate(zip(self._names, changed, strict=True)):
             self.formula_cells += cells
             self.profile.columns[index].formula_cells += cells
-        self.rows_out += frame.height
-        assert self._writer is not None
-        self._writer.submit(functools.partial(self._write_batch, frame, changed))
-
-    # -- writing, on the writer's thread -------------------------------------------------------
-
-    def _write_batch(self, frame: pl.DataFrame, changed: list[int]) -> None:
-        # One write per batch; polars quotes exactly where the csv module's QUOTE_MINIMAL does
-        # (a test compares them), except that it writes "" for an empty string: written as null
-        # it is nothing, as there. The output stream's encoder runs once, not once per row.
-        frame = frame.select(
-            pl.when(pl.col(name) != "")
-            .then(neutralised_expr(pl.col(name)) if cells else pl.col(name))
-            .alias(name)
-            for name, cells in zip(self._names, changed, strict=True)
-        )
+            if cells or nulls[index]:
+                value = neutralised_expr(pl.col(name)) if cells else pl.col(name)
+                rewritten.append(pl.when(pl.col(name) != "").then(value).alias(name))
+        if rewritten:
+            frame = frame.with_columns(rewritten)
+        # One write per batch: the output stream's encoder runs once, not once per row.
         buffer = io.BytesIO()
         frame.write_csv(
             buffer, include_header=False, line_terminator=OUTPUT_LINE_TERMINATOR, quote_style="necessary"

@@ -39,11 +39,11 @@ _HASH_SEED = 0x5EED
 class HyperLogLog:
     """The classic estimator (Flajolet et al., 2007) with linear counting for small ranges."""
 
-    __slots__ = ("_ranks",)
+    __slots__ = ("_registers",)
 
     def __init__(self) -> None:
-        # The non-zero registers, as (index, rank) rows: merged in polars, batch after batch.
-        self._ranks = pl.DataFrame(schema={"index": pl.UInt16, "rank": pl.UInt32})
+        # One rank per register, raised batch after batch where a batch's rank is higher.
+        self._registers = pl.Series("rank", [0] * _REGISTERS, dtype=pl.UInt8)
 
     def add_all(self, values: Iterable[str] | pl.Series) -> None:
         if not isinstance(values, pl.Series):
@@ -55,29 +55,27 @@ class HyperLogLog:
         # Register = top 12 bits; rank = position of the first 1 bit in the remaining 52
         # (53 if they are all 0), so leading zeros of the 64-bit remainder minus 11.
         hashed = pl.col("v").hash(seed=_HASH_SEED)
-        ranks = (
+        index = (hashed // (1 << _INDEX_SHIFT)).cast(pl.UInt32)
+        rank = ((hashed & _REST_MASK).bitwise_leading_zeros() - (_PRECISION - 1)).cast(pl.UInt8)
+        # Only values above their register's rank change anything: once the sketch has seen a
+        # few thousand values, few values of a batch are, so the max per register is cheap.
+        return (
             values.rename("v")
             .to_frame()
             .lazy()
-            .select(
-                index=(hashed // (1 << _INDEX_SHIFT)).cast(pl.UInt16),
-                rank=((hashed & _REST_MASK).bitwise_leading_zeros() - (_PRECISION - 1)).cast(pl.UInt32),
-            )
+            .select(index=index, rank=rank)
+            .filter(pl.col("rank") > pl.lit(self._registers).gather(pl.col("index")))
+            .group_by("index")
+            .agg(pl.col("rank").max())
         )
-        return pl.concat([self._ranks.lazy(), ranks]).group_by("index").agg(pl.col("rank").max())
 
-    def take(self, registers: pl.DataFrame) -> None:
-        self._ranks = registers
-
-    @property
-    def _registers(self) -> bytearray:
-        registers = bytearray(_REGISTERS)
-        for index, rank in zip(self._ranks["index"].to_list(), self._ranks["rank"].to_list(), strict=True):
-            registers[index] = rank
-        return registers
+    def take(self, raised: pl.DataFrame) -> None:
+        """Apply the result of :meth:`plan`: the registers a batch raised, and to what."""
+        if raised.height:
+            self._registers.scatter(raised["index"], raised["rank"])
 
     def estimate(self) -> int:
-        registers = self._registers
+        registers = self._registers.to_list()
         raw = _ALPHA * _REGISTERS * _REGISTERS / math.fsum(2.0**-r for r in registers)
         zeros = registers.count(0)
         if raw <= 2.5 * _REGISTERS and zeros:
@@ -105,37 +103,34 @@ class DistinctCounter:
         """Add a batch of values."""
         if not isinstance(values, pl.Series):
             values = pl.Series(values=list(values), dtype=pl.String)
-        self.take(self.plan(values).collect())
-
-    def plan(self, values: pl.Series) -> pl.LazyFrame:
-        """The polars work of adding a batch; hand its result to :meth:`take`. Plans of
-        several columns run in one ``pl.collect_all`` call."""
         if self._exact is None:
             assert self._sketch is not None
-            return self._sketch.plan(values)
-        # The batch's values not seen before, with how often each occurs in the batch.
-        return (
-            values.rename("v")
-            .to_frame()
-            .lazy()
-            .group_by("v")
-            .len(name="n")
-            .filter(~pl.col("v").is_in(self._exact.implode()))
-            .with_columns(chars=pl.col("v").str.len_chars().cast(pl.Int64) * pl.col("n"))
-        )
+            self._sketch.add_all(values)
+        else:
+            self.add_counts(values.rename("v").value_counts(name="n"))
 
-    def take(self, result: pl.DataFrame) -> None:
-        """Apply the result of :meth:`plan`."""
-        if self._exact is None:
-            assert self._sketch is not None
-            self._sketch.take(result)
+    def sketch_plan(self, values: pl.Series) -> pl.LazyFrame:
+        """Past the budget: the polars work of adding a batch; hand its result to
+        :meth:`take_sketch`. Plans of several columns run in one ``pl.collect_all`` call."""
+        assert self._sketch is not None
+        return self._sketch.plan(values)
+
+    def take_sketch(self, result: pl.DataFrame) -> None:
+        assert self._sketch is not None
+        self._sketch.take(result)
+
+    def add_counts(self, counts: pl.DataFrame) -> None:
+        """Add a batch given as its distinct values and how often each occurs (two columns),
+        which the caller may have counted for its own use too; only while :attr:`is_exact`."""
+        assert self._exact is not None
+        value, n = counts.get_column(counts.columns[0]), counts.get_column(counts.columns[1])
+        new = ~value.is_in(self._exact.implode())
+        if not new.any():
             return
-        if not result.height:
-            return
-        self._exact = pl.concat([self._exact, result["v"]])
+        self._exact = pl.concat([self._exact, value.filter(new).rename("v")])
         # Every occurrence of a new value counts, as if the batch were added value by value:
         # repeats within a batch overcount, which errs on the safe side.
-        self._chars += int(result["chars"].sum())
+        self._chars += int((value.filter(new).str.len_chars().cast(pl.Int64) * n.filter(new)).sum())
         if len(self._exact) > self._max_values or self._chars > self._max_chars:
             self._sketch = HyperLogLog()
             self._sketch.add_all(self._exact)

@@ -134,6 +134,15 @@ def null_expr(column: pl.Expr) -> pl.Expr:
     return column.str.contains(_NULL_VALUE_POLARS)
 
 
+def null_count_expr(column: pl.Expr) -> pl.Expr:
+    """An aggregate: how many values of a polars String column are nulls (``is_null``).
+
+    Only values of at most four bytes can be a null token (all are ASCII), and a value's byte
+    length is read off the column's offsets, so the regex runs on the short values alone.
+    """
+    return null_expr(column.filter(column.str.len_bytes() <= _NULL_TOKEN_MAX_LEN)).sum()
+
+
 def candidate_kinds(current: Kind | None) -> tuple[Kind, ...]:
     """The kinds a column of kind ``current`` may widen to, narrowest first (STRING aside)."""
     return _WIDENINGS[current]

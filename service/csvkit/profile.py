@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from .distinct import DistinctCounter
-from .infer import NUMERIC_KINDS, Kind, KindMatcher, candidate_kinds, null_expr
+from .infer import NUMERIC_KINDS, Kind, KindMatcher, candidate_kinds, null_count_expr, null_expr
 
 SAMPLE_VALUES = 3
 #: The most common value is counted exactly while a column has at most this many distinct
@@ -97,16 +97,25 @@ class ColumnProfile:
         if kind in NUMERIC_KINDS:
             self._update_numbers(kind, present)
         self.kind = kind
-        pending: list[Pending] = [(self._distinct.plan(present), self._distinct.take)]
+        pending: list[Pending] = []
         batch = present.rename("value").to_frame().lazy()
-        if self._top is not None:
-            pending.append((batch.group_by("value").len("n"), self._take_top))
+        if self._top is not None or self._distinct.is_exact:
+            # One count per distinct value serves both the top value and the exact count.
+            pending.append((batch.group_by("value").len("n"), self._take_counts))
+        else:
+            pending.append((self._distinct.sketch_plan(present), self._distinct.take_sketch))
         if len(self._samples) < SAMPLE_VALUES:
             # Enough of the batch's distinct values, in order, to fill the samples even if the
             # first ones are samples already.
-            firsts = batch.unique(maintain_order=True).head(2 * SAMPLE_VALUES)
-            pending.append((firsts, self._take_samples))
+            pending.append((batch.unique(maintain_order=True).head(2 * SAMPLE_VALUES), self._take_samples))
         return pending
+
+    def _take_counts(self, counts: pl.DataFrame) -> None:
+        self._take_top(counts)
+        if self._distinct.is_exact:
+            self._distinct.add_counts(counts)
+        else:  # the top value alone still counts; the sketch takes the values themselves
+            self._distinct.add_all(counts.to_series(0))
 
     def _take_samples(self, firsts: pl.DataFrame) -> None:
         for value in firsts.to_series().to_list():
@@ -125,7 +134,7 @@ class ColumnProfile:
         ]
 
     def _take_top(self, counts: pl.DataFrame) -> None:
-        """Add a batch's count per value to the tally of the most common value."""
+        """Add a batch's count per value (value, count) to the tally of the most common value."""
         if self._top is None:
             return
         if counts.height > TOP_DISTINCT_LIMIT:
@@ -198,31 +207,42 @@ class TableProfile:
             for position, name in enumerate(names, start=1)
         ]
 
-    def update_frame(self, frame: pl.DataFrame, *, also: Sequence[pl.Expr] = ()) -> dict[str, Any]:
+    def update_frame(self, frame: pl.DataFrame) -> list[int]:
         """Add a batch: one String column per table column, in order, no polars nulls.
 
-        The null counts and kind checks of every column are one polars call (Rust regexes,
-        columns in parallel), with the caller's own aggregates of the batch (``also``, named
-        apart from ``"<index>:…"``), whose values are returned by name; the columns' distinct
-        counts, top values and samples are one ``collect_all``, number parsing per column.
+        Returns each column's null count in the batch. The null counts, and the check of the
+        kind each column had so far, of every column are one polars call (Rust regexes, columns
+        in parallel); the wider kinds a column may take are checked in a second call only for
+        the columns that failed theirs, which after the first batch is almost never. The
+        columns' distinct counts, top values and samples are one ``collect_all`` (one count per
+        value serves a column's top value and exact distinct count), number parsing per column.
         """
-        aggregates: list[pl.Expr] = []
-        checks: list[list[Kind]] = []
+        aggregates = [
+            null_count_expr(pl.col(name)).alias(f"{index}:nulls") for index, name in enumerate(frame.columns)
+        ]
+        checks: list[list[tuple[Kind, pl.Expr]]] = []
         for index, (name, column) in enumerate(zip(frame.columns, self.columns, strict=True)):
-            value = pl.col(name)
-            aggregates.append(null_expr(value).sum().alias(f"{index}:nulls"))
-            kinds = column.kind_checks(value)
-            checks.append([kind for kind, _ in kinds])
-            aggregates.extend(check.alias(f"{index}:{kind}") for kind, check in kinds)
-        found = frame.select(*aggregates, *also).row(0, named=True)
+            kinds = column.kind_checks(pl.col(name))
+            checks.append(kinds)
+            aggregates.extend(check.alias(f"{index}:{kind}") for kind, check in kinds[:1])
+        found = frame.select(aggregates).row(0, named=True)
+        wider = [
+            check.alias(f"{index}:{kind}")
+            for index, kinds in enumerate(checks)
+            if kinds and not found[f"{index}:{kinds[0][0]}"]
+            for kind, check in kinds[1:]
+        ]
+        if wider:
+            found |= frame.select(wider).row(0, named=True)
+        nulls = [found[f"{index}:nulls"] for index in range(len(self.columns))]
         pending: list[Pending] = []
         for index, column in enumerate(self.columns):
-            kind = next((kind for kind in checks[index] if found[f"{index}:{kind}"]), Kind.STRING)
-            pending += column.update(frame.to_series(index), nulls=found[f"{index}:nulls"], kind=kind)
+            kind = next((kind for kind, _ in checks[index] if found.get(f"{index}:{kind}")), Kind.STRING)
+            pending += column.update(frame.to_series(index), nulls=nulls[index], kind=kind)
         results = pl.collect_all([plan for plan, _ in pending])
         for (_, take), result in zip(pending, results, strict=True):
             take(result)
-        return found
+        return nulls
 
     def as_dicts(self) -> list[dict[str, Any]]:
         return [column.as_dict() for column in self.columns]

@@ -58,3 +58,17 @@ def test_counter_switches_to_an_estimate_past_the_character_budget() -> None:
     counter.add_all([f"{i:04d}" + "x" * 1_000 for i in range(20)])
     assert counter.is_exact is False
     assert abs(counter.count() - 20) <= 1
+
+
+def test_a_sketch_fed_in_batches_has_the_registers_of_one_fed_at_once() -> None:
+    """A batch only raises registers below its own ranks: batch after batch (repeats, overlaps
+    and all), the registers end as the maximum rank per register over every value."""
+    values = [f"v{i % 30_000}" for i in range(60_000)]
+    whole = HyperLogLog()
+    whole.add_all(values)
+    batched = HyperLogLog()
+    for start in range(0, len(values), 7_000):
+        batched.add_all(values[start : start + 7_000])
+    assert batched.estimate() == whole.estimate()
+    assert batched._registers.to_list() == whole._registers.to_list()
+    assert sum(batched._registers.to_list()) > 4_096  # ranks of 2 and more are there

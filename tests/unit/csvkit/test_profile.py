@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
+import polars as pl
+
 from service.csvkit import CsvLimits, process_csv
+from service.csvkit.infer import KindMatcher, is_null
+from service.csvkit.profile import TableProfile
 
 from .fixtures import read_output, write_csv, write_text
 
@@ -209,3 +214,30 @@ def test_profile_dict_is_json_serialisable_and_matches_the_result(in_dir: Path, 
     assert decoded["rows_in"] == result.rows_in == 2
     assert decoded["columns"] == result.columns == 2
     assert decoded["column_profiles"][1]["max"] is None  # 1e400 overflows a float: no number
+
+
+def test_kinds_widen_batch_by_batch_as_the_per_value_checks_say() -> None:
+    """Each batch checks a column's kind so far first and the wider kinds only if that fails:
+    fed random batches, every column ends each batch at the kind the Python checks give for
+    all its values so far, and with their null count."""
+    samples = [
+        "1", "-2", "1.5", "1e3", "true", "нет", "2024-01-31", "31.01.2024", "2024-01-31 10:00",
+        "x", "", "NULL", "n/a", "nan", "#N/A", "12345", "true1",
+    ]  # fmt: skip
+    matcher = KindMatcher(decimal_comma=False)
+    rng = random.Random(11)
+    for _ in range(40):
+        table = TableProfile(["a", "b", "c"], decimal_comma=False)
+        seen: list[list[str]] = [[], [], []]
+        # Most batches draw from a narrow pool, so that kinds last a few batches, then widen.
+        for _ in range(6):
+            pool = rng.sample(samples, rng.randrange(1, 4))
+            batch = [[rng.choice(pool) for _ in range(rng.randrange(1, 6))] for _ in range(3)]
+            height = min(map(len, batch))
+            batch = [column[:height] for column in batch]
+            nulls = table.update_frame(pl.DataFrame({f"c{i}": column for i, column in enumerate(batch)}))
+            assert nulls == [sum(map(is_null, column)) for column in batch]
+            for index, column in enumerate(batch):
+                seen[index] += [value for value in column if not is_null(value)]
+                expected = matcher.widen(None, seen[index]) if seen[index] else None
+                assert table.columns[index].kind == expected, (seen[index], table.columns[index].kind)
