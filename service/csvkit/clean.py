@@ -290,9 +290,8 @@ class CleaningPass:
             frame, lengths = chunk[0].frame, chunk[0].lengths
         first_seen = self._deduper.first_seen(frame)
         if first_seen is not None:
-            self.duplicates += first_seen.count(False)
-            mask = pl.Series(values=first_seen, dtype=pl.Boolean)
-            frame, lengths = frame.filter(mask), lengths.filter(mask)
+            self.duplicates += len(first_seen) - int(first_seen.sum())
+            frame, lengths = frame.filter(first_seen), lengths.filter(first_seen)
         self._add_to_batches(frame, (lengths + (self.columns - 1)).to_list())
 
     def _add_to_batches(self, frame: pl.DataFrame, lengths: list[int]) -> None:

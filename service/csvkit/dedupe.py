@@ -36,7 +36,7 @@ class RowDeduper:
         self._runs: list[pl.DataFrame] = []  # sorted by the first key half; older runs larger
         self.count = 0  # distinct rows seen
 
-    def first_seen(self, frame: pl.DataFrame) -> list[bool] | None:
+    def first_seen(self, frame: pl.DataFrame) -> pl.Series | None:
         """For each row of the chunk (one String column per table column), whether no earlier
         row equals it. None means "all of them": the common case needs no mask at all.
         """
@@ -53,10 +53,8 @@ class RowDeduper:
         self.count += new.height
         if new.height == keys.height:
             return None
-        mask = [False] * keys.height
-        for row in new["row"].to_list():
-            mask[row] = True
-        return mask
+        mask = pl.Series("first_seen", [False], dtype=pl.Boolean).extend_constant(False, keys.height - 1)
+        return mask.scatter(new["row"], True)
 
     def _add_run(self, run: pl.DataFrame) -> None:
         runs = self._runs

@@ -154,24 +154,33 @@ class ColumnProfile:
     def _update_numbers(self, kind: Kind, present: pl.Series) -> None:
         # polars parses ASCII numbers exactly as int() and float() do (a test compares them);
         # anything it cannot hold (an integer past 64 bits) is converted by Python instead.
-        numbers: list[int] | list[float]
+        low: float | int
+        high: float | int
+        batch_total: float | int
         if kind is Kind.INTEGER:
             parsed = present.cast(pl.Int64, strict=False)
-            numbers = parsed.to_list() if not parsed.null_count() else list(map(int, present.to_list()))
-            batch_total: float | int = sum(numbers)
+            if parsed.null_count():
+                integers = list(map(int, present.to_list()))
+                low, high, batch_total = min(integers), max(integers), sum(integers)
+            else:
+                low, high = int(parsed.min()), int(parsed.max())  # type: ignore[arg-type]
+                # polars' Int64 sum wraps on overflow: only a sum that cannot overflow is its.
+                fits = max(abs(low), abs(high)) * len(parsed) < 2**63
+                batch_total = int(parsed.sum()) if fits else sum(parsed.to_list())
         else:
             if self._decimal_comma:
                 present = present.str.replace_all(",", ".", literal=True)
             parsed = present.cast(pl.Float64, strict=False)
-            numbers = parsed.to_list() if not parsed.null_count() else list(map(float, present.to_list()))
-            batch_total = math.fsum(numbers)
-        low, high = min(numbers), max(numbers)
+            floats = parsed.to_list() if not parsed.null_count() else list(map(float, present.to_list()))
+            # fsum: exactly rounded, the same whatever the order of the values.
+            batch_total = math.fsum(floats)
+            low, high = min(floats), max(floats)
         if self._minimum is None or low < self._minimum:
             self._minimum = low
         if self._maximum is None or high > self._maximum:
             self._maximum = high
         self._total += batch_total
-        self._numbers += len(numbers)
+        self._numbers += len(present)
 
     def as_dict(self) -> dict[str, Any]:
         kind = self.kind or Kind.EMPTY
