@@ -45,7 +45,7 @@ from .overlap import ReadAhead, WriteBehind
 from .plainread import PLAIN_BLOCK_CHARS, column_names, plain_block_lines, read_plain_block
 from .profile import TableProfile
 from .reader import Record, RecordReader
-from .sanitize import needs_neutralising_expr, neutralise_all, neutralised_expr
+from .sanitize import may_need_neutralising_expr, needs_neutralising_expr, neutralise_all, neutralised_expr
 from .shape import RowShaper
 
 # A batch ends at 100k cells or 1M characters, whichever comes first: big enough that the
@@ -185,7 +185,7 @@ class CleaningPass:
                     continue
                 lines.advance(plain_block_lines(text))
                 self._count_rows(frame.height)
-                yield self._trimmed(frame, len(text))
+                yield self._trimmed(frame, len(text), ascii_only=text.isascii())
                 continue
             # The header alone: the lines after it are the polars path's to try.
             block = lines.read_block(1 if self._expects_header else BLOCK_CHARS)
@@ -251,12 +251,14 @@ class CleaningPass:
             ]
         )
 
-    def _trimmed(self, frame: pl.DataFrame, chars: int) -> TrimmedRows:
-        """``frame``'s cells trimmed, rows left empty dropped (and counted)."""
+    def _trimmed(self, frame: pl.DataFrame, chars: int, *, ascii_only: bool = False) -> TrimmedRows:
+        """``frame``'s cells trimmed, rows left empty dropped (and counted); ``ascii_only``
+        says the cells are ASCII, so that their lengths need no UTF-8 decoding."""
         read = frame.height
         frame = frame.select(pl.all().str.strip_chars(WHITESPACE))
         # What a row adds to a batch's character count: its cells joined by one separator.
-        lengths = frame.select(pl.sum_horizontal(pl.all().str.len_chars()).alias("chars")).to_series()
+        length = pl.all().str.len_bytes() if ascii_only else pl.all().str.len_chars()
+        lengths = frame.select(pl.sum_horizontal(length).alias("chars")).to_series()
         empty = lengths == 0
         if empty.any():
             self.shaper.empty_rows += int(empty.sum())
@@ -351,9 +353,13 @@ class CleaningPass:
         except that it writes "" for an empty string: written as null it is nothing, as there.
         Only columns with formulas or nulls (an empty cell is a null) are rewritten.
         """
-        changed = frame.select(needs_neutralising_expr(pl.col(name)).sum() for name in self._names).row(0)
+        changed = dict.fromkeys(self._names, 0)
+        may_need = frame.select(may_need_neutralising_expr(pl.col(name)).any() for name in self._names).row(0)
+        if to_check := [name for name, candidates in zip(self._names, may_need, strict=True) if candidates]:
+            checks = (needs_neutralising_expr(pl.col(name)).sum() for name in to_check)
+            changed |= frame.select(checks).row(0, named=True)
         rewritten = []
-        for index, (name, cells) in enumerate(zip(self._names, changed, strict=True)):
+        for index, (name, cells) in enumerate(changed.items()):
             self.formula_cells += cells
             self.profile.columns[index].formula_cells += cells
             if cells or nulls[index]:

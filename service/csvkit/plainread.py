@@ -78,8 +78,16 @@ def read_plain_block(
         return None
     # A cell over the limit is the record reader's error to raise. Polars' cells are never
     # shorter than the csv module's, and a block shorter than the limit cannot hold one.
-    if len(text) > max_field_chars:
-        longest = frame.select(pl.max_horizontal(pl.all().str.len_chars().max())).item()
-        if longest > max_field_chars:
-            return None
+    # Bytes first: a value's byte length is read off the column's offsets, and is never less
+    # than its length in characters, so only a block with a long value counts characters.
+    if (
+        len(text) > max_field_chars
+        and _longest(frame, pl.all().str.len_bytes()) > max_field_chars
+        and _longest(frame, pl.all().str.len_chars()) > max_field_chars
+    ):
+        return None
     return frame
+
+
+def _longest(frame: pl.DataFrame, lengths: pl.Expr) -> int:
+    return int(frame.select(pl.max_horizontal(lengths.max())).item())

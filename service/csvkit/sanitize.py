@@ -62,6 +62,15 @@ def needs_neutralising_expr(column: pl.Expr) -> pl.Expr:
     return column.str.contains(_NEEDS_QUOTE_POLARS) & ~column.str.contains(_NEGATIVE_NUMBER_POLARS)
 
 
+def may_need_neutralising_expr(column: pl.Expr) -> pl.Expr:
+    """Per value of a polars String column: False only where :func:`neutralise` surely leaves
+    it alone, because it starts with a digit or a byte from ``A`` up (every trigger and the
+    apostrophe sort below ``0`` or from ``=`` to ``@``). Comparing a value with a one-character
+    string looks at its first byte only, a fraction of a regex per value, so columns without
+    any candidate (ids, names, dates, flags) skip :func:`needs_neutralising_expr`."""
+    return (column < "0") | ((column >= "=") & (column < "A"))
+
+
 def neutralised_expr(column: pl.Expr) -> pl.Expr:
     """A polars String column with :func:`neutralise` applied to every value."""
     return pl.when(needs_neutralising_expr(column)).then(pl.lit("'") + column).otherwise(column)

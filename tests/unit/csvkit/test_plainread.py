@@ -94,6 +94,10 @@ def test_a_cell_over_the_field_limit_is_left_to_the_record_reader() -> None:
     text = "a,b,c\n" + "x" * 50 + ",y,z\n"
     assert read_plain_block(text, delimiter=",", columns=3, max_field_chars=50) is not None
     assert read_plain_block(text, delimiter=",", columns=3, max_field_chars=49) is None
+    # The limit is in characters: 50 of "é" are 100 bytes, still within a limit of 50.
+    text = "a,b,c\n" + "é" * 50 + ",y,z\n"
+    assert read_plain_block(text, delimiter=",", columns=3, max_field_chars=50) is not None
+    assert read_plain_block(text, delimiter=",", columns=3, max_field_chars=49) is None
 
 
 @pytest.mark.parametrize("seed", range(6))

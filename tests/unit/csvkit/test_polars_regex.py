@@ -12,7 +12,12 @@ import pytest
 from service.csvkit import infer
 from service.csvkit.infer import NULL_TOKENS, Kind, KindMatcher, is_null, null_expr
 from service.csvkit.polars_regex import fullmatch_pattern
-from service.csvkit.sanitize import needs_neutralising_expr, neutralise, neutralised_expr
+from service.csvkit.sanitize import (
+    may_need_neutralising_expr,
+    needs_neutralising_expr,
+    neutralise,
+    neutralised_expr,
+)
 
 # Digits of other scripts (Python's re.ASCII and Rust's [0-9] must both refuse them), case
 # pairs whose folding differs between engines in places, separators and line breaks.
@@ -76,3 +81,17 @@ def test_neutralisation_agrees_with_neutralise(seed: int) -> None:
     safe = frame.select(neutralised_expr(pl.col("v"))).to_series().to_list()
     assert safe == [neutralise(value) for value in values]
     assert needs == [neutralise(value) != value for value in values]
+
+
+def test_every_value_that_needs_neutralising_is_a_candidate() -> None:
+    """The first-byte test may only rule out values neutralise() leaves alone: every first
+    character, ASCII and not, before a trigger, a digit, a letter or nothing."""
+    firsts = [chr(code) for code in range(1, 0x250)] + ["\u2212", "\uff1d", "\U0001f600"]
+    values = [first + rest for first in firsts for rest in ("", "1", "=1", "-1", "'=", "x")]
+    values += ["-1", "-1.5", "-,5", "-1e5", "-1e", "'-1", "''=a", "=1+2", "@x", "+7", "\t1", "\r", "-", ""]
+    values += _values(21, 20_000)
+    frame = pl.DataFrame({"v": values})
+    candidate = frame.select(may_need_neutralising_expr(pl.col("v"))).to_series().to_list()
+    needs = [neutralise(value) != value for value in values]
+    assert not [value for value, c, n in zip(values, candidate, needs, strict=True) if n and not c]
+    assert sum(candidate) < len(values) / 2  # and it does rule most values out
