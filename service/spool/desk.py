@@ -77,7 +77,10 @@ class UploadDesk:
         message that says the file was *not* kept, when the spool is full."""
         metrics = self.services.metrics
         try:
-            data, kept = self.spool.commit(entry, downloaded), True
+            # In a thread, as every spool call here that touches the disk: the fsync of a big
+            # upload must not hold the event loop. A shutdown while it runs leaves the entry
+            # committed or not, and the next process replays what is committed.
+            data, kept = await asyncio.to_thread(self.spool.commit, entry, downloaded), True
         except SpoolFullError:
             data, kept = downloaded, False
         try:
@@ -89,11 +92,11 @@ class UploadDesk:
                     "spool full: an upload was refused during an outage",
                     extra={"event": "spool_full", "job_id": entry.job_id, "dependency": down.dependency},
                 )
-                self.spool.discard_incoming(entry.job_id)
+                await asyncio.to_thread(self.spool.discard_incoming, entry.job_id)
                 down.cause.user_message = messages.spool_full(down.dependency)
                 raise down.cause from None
             entry.waiting_for = down.dependency
-            self.spool.save(entry)
+            await asyncio.to_thread(self.spool.save, entry)
             metrics.spool_spooled.labels(down.dependency).inc()
             log.warning(
                 "upload spooled until %s is back",
@@ -106,16 +109,14 @@ class UploadDesk:
         except asyncio.CancelledError:
             raise  # shutdown mid-step: the committed entry is replayed by the next process
         except BaseException:
-            self._drop(entry, kept)
+            await self._drop(entry, kept)
             raise
-        self._drop(entry, kept)
+        await self._drop(entry, kept)
         return True
 
-    def _drop(self, entry: SpoolEntry, kept: bool) -> None:
-        if kept:
-            self.spool.remove(entry.job_id)
-        else:
-            self.spool.discard_incoming(entry.job_id)
+    async def _drop(self, entry: SpoolEntry, kept: bool) -> None:
+        drop = self.spool.remove if kept else self.spool.discard_incoming
+        await asyncio.to_thread(drop, entry.job_id)
 
     def _schedule(self, entry: SpoolEntry, *, reason: str) -> None:
         self._waiting[entry.job_id] = entry
@@ -158,7 +159,7 @@ class UploadDesk:
             except DependencyDown as down:
                 if entry.waiting_for != down.dependency:
                     entry.waiting_for = down.dependency
-                    self.spool.save(entry)
+                    await asyncio.to_thread(self.spool.save, entry)
                 continue
             except CsvbotError as exc:  # permanent: retrying cannot help
                 log.error(
@@ -166,7 +167,7 @@ class UploadDesk:
                     extra={"event": "spool_failed", "job_id": entry.job_id, "error_kind": exc.kind},
                 )
                 metrics.count_error("bot", exc.kind)
-                self.spool.remove(entry.job_id)
+                await asyncio.to_thread(self.spool.remove, entry.job_id)
                 await self._edit(entry, messages.spool_failed(entry.file_name))
                 return
             metrics.spool_replayed.labels(reason).inc()
@@ -179,7 +180,7 @@ class UploadDesk:
                     "attempts": attempt,
                 },
             )
-            self.spool.remove(entry.job_id)
+            await asyncio.to_thread(self.spool.remove, entry.job_id)
             return
 
     async def _expire(self, entry: SpoolEntry) -> None:
@@ -197,7 +198,7 @@ class UploadDesk:
                 await self.services.repo.fail_job(
                     entry.job_id, kind="internal", message="spool expired", retryable=False
                 )
-        self.spool.remove(entry.job_id)
+        await asyncio.to_thread(self.spool.remove, entry.job_id)
         await self._edit(entry, messages.spool_gave_up(entry.file_name, dependency, self.max_age_seconds))
 
     async def _edit(self, entry: SpoolEntry, text: str) -> None:

@@ -78,3 +78,40 @@ def test_an_entry_past_the_byte_bound_is_refused_and_left_where_it_was(tmp_path:
     assert big.exists() and len(spool) == 1
     spool.remove("aaaaaaaaaaaa")
     assert spool.bytes_used == 0 and not spool.data_path("aaaaaaaaaaaa").exists()
+
+
+def test_commits_in_threads_never_both_take_the_last_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The desk commits in worker threads: the room is taken before the (slow) fsync."""
+    import threading
+    import time
+
+    from service.spool import store
+
+    fsync = store._fsync_file
+
+    def slow_fsync(path: Path) -> None:
+        time.sleep(0.2)
+        fsync(path)
+
+    monkeypatch.setattr(store, "_fsync_file", slow_fsync)
+    spool, metrics = _spool(tmp_path, max_bytes=6)
+    spool.open()
+    outcomes: list[str] = []
+
+    def commit(job_id: str) -> None:
+        try:
+            spool.commit(_entry(job_id), _download(spool, job_id, b"1234"))
+            outcomes.append("kept")
+        except SpoolFullError:
+            outcomes.append("full")
+
+    threads = [threading.Thread(target=commit, args=(job_id,)) for job_id in ("aaaaaaaaaaaa", "bbbbbbbbbbbb")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["full", "kept"]
+    assert spool.bytes_used == 4 and len(spool) == 1
+    assert metrics.registry.get_sample_value("csvbot_spool_bytes") == 4
