@@ -15,6 +15,7 @@ import pytest
 from emulators.telegram import TelegramEmulator, TranscriptEntry
 from service.workers import runner
 from tests.integration.e2e.embedded import embedded_bot
+from tests.integration.e2e.loop_gaps import loop_gaps
 
 pytestmark = pytest.mark.integration
 
@@ -42,20 +43,9 @@ async def test_removing_a_finished_jobs_files_does_not_hold_the_event_loop(
     monkeypatch.setattr(runner, "shutil", SimpleNamespace(rmtree=slow_rmtree))
     async with TelegramEmulator() as emulator, embedded_bot(emulator, tmp_path):
         user = emulator.create_user("kim")
-        gaps: list[float] = []
-        done = asyncio.Event()
-
-        async def tick() -> None:
-            while not done.is_set():
-                started = time.monotonic()
-                await asyncio.sleep(0.01)
-                gaps.append(time.monotonic() - started)
-
-        ticker = asyncio.get_running_loop().create_task(tick())
-        await emulator.send_document(user.id, UPLOAD, "slow-disk.csv", mime_type="text/csv")
-        await emulator.wait_for_message(user.id, _is_cleaned, timeout=30)
-        assert await asyncio.to_thread(finished.wait, 30), "the job's directory was never removed"
-        done.set()
-        await ticker
+        async with loop_gaps() as gaps:
+            await emulator.send_document(user.id, UPLOAD, "slow-disk.csv", mime_type="text/csv")
+            await emulator.wait_for_message(user.id, _is_cleaned, timeout=30)
+            assert await asyncio.to_thread(finished.wait, 30), "the job's directory was never removed"
     assert len(removed) == 1 and not removed[0].exists()
     assert max(gaps) < 0.5, f"the loop stood still for {max(gaps):.2f} s"

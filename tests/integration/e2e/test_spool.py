@@ -16,6 +16,7 @@ from emulators.supabase_storage import Fault, SupabaseStorageServer
 from emulators.telegram import TelegramEmulator, TranscriptEntry
 from service.app import BotApp
 from tests.integration.e2e.embedded import embedded_bot
+from tests.integration.e2e.loop_gaps import loop_gaps
 from tests.integration.e2e.polling import eventually
 
 pytestmark = pytest.mark.integration
@@ -189,19 +190,8 @@ async def test_a_slow_disk_under_the_spool_does_not_hold_the_event_loop(
     monkeypatch.setattr(store, "_fsync_file", slow_fsync)
     async with TelegramEmulator() as emulator, embedded_bot(emulator, tmp_path) as app:
         user = emulator.create_user("kim")
-        gaps: list[float] = []
-        done = asyncio.Event()
-
-        async def tick() -> None:
-            while not done.is_set():
-                started = time.monotonic()
-                await asyncio.sleep(0.01)
-                gaps.append(time.monotonic() - started)
-
-        ticker = asyncio.get_running_loop().create_task(tick())
-        await emulator.send_document(user.id, UPLOAD, "slow-disk.csv", mime_type="text/csv")
-        await emulator.wait_for_message(user.id, _is_cleaned, timeout=30)
-        done.set()
-        await ticker
+        async with loop_gaps() as gaps:
+            await emulator.send_document(user.id, UPLOAD, "slow-disk.csv", mime_type="text/csv")
+            await emulator.wait_for_message(user.id, _is_cleaned, timeout=30)
         assert _sample(app, "csvbot_spool_entries") == 0
         assert max(gaps) < 0.5, f"the loop stood still for {max(gaps):.2f} s"
