@@ -12,18 +12,15 @@ from typing import Any
 
 import pytest
 
-from emulators.telegram import TelegramEmulator, TranscriptEntry
+from emulators.telegram import TelegramEmulator
 from service.workers import runner
 from tests.integration.e2e.embedded import embedded_bot
 from tests.integration.e2e.loop_gaps import loop_gaps
+from tests.integration.e2e.transcript import is_cleaned_result
 
 pytestmark = pytest.mark.integration
 
 UPLOAD = b"id,name\n1,alpha\n2,beta\n"
-
-
-def _is_cleaned(entry: TranscriptEntry) -> bool:
-    return entry.document is not None and entry.document.file_name.endswith(".cleaned.csv")
 
 
 async def test_removing_a_finished_jobs_files_does_not_hold_the_event_loop(
@@ -45,7 +42,7 @@ async def test_removing_a_finished_jobs_files_does_not_hold_the_event_loop(
         user = emulator.create_user("kim")
         async with loop_gaps() as gaps:
             await emulator.send_document(user.id, UPLOAD, "slow-disk.csv", mime_type="text/csv")
-            await emulator.wait_for_message(user.id, _is_cleaned, timeout=30)
+            await emulator.wait_for_message(user.id, is_cleaned_result, timeout=30)
             assert await asyncio.to_thread(finished.wait, 30), "the job's directory was never removed"
     assert len(removed) == 1 and not removed[0].exists()
     assert max(gaps) < 0.5, f"the loop stood still for {max(gaps):.2f} s"

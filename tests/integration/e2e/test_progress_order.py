@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from emulators.telegram import TelegramEmulator, TranscriptEntry
+from emulators.telegram import TelegramEmulator
 from tests.integration.e2e.embedded import embedded_bot
+from tests.integration.e2e.transcript import is_cleaned_result
 
 pytestmark = pytest.mark.integration
 
@@ -17,10 +18,6 @@ UPLOAD = b"id,name\n1,alpha\n2,beta\n"
 #: Longer than the in-process worker needs for a three-line file, so an edit sent after the
 #: enqueue would arrive after the worker's "done".
 EDIT_DELAY_SECONDS = 2.0
-
-
-def _is_cleaned(entry: TranscriptEntry) -> bool:
-    return entry.document is not None and entry.document.file_name.endswith(".cleaned.csv")
 
 
 @pytest.mark.parametrize("fault", ["latency", "rate_limit"])
@@ -34,7 +31,7 @@ async def test_a_delayed_queued_edit_does_not_overwrite_the_final_state(tmp_path
         else:
             emulator.inject_rate_limit(["editMessageText"], retry_after=2, count=1)
         await emulator.send_document(user.id, UPLOAD, "small.csv", mime_type="text/csv")
-        await emulator.wait_for_message(user.id, _is_cleaned, timeout=30)
+        await emulator.wait_for_message(user.id, is_cleaned_result, timeout=30)
         # Give a late edit every chance to land before looking at the progress message.
         await asyncio.sleep(EDIT_DELAY_SECONDS + 1.5)
         [progress] = [e for e in emulator.bot_messages(user.id) if e.content.startswith("Got ") or e.edits]

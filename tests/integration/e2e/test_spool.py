@@ -18,6 +18,7 @@ from service.app import BotApp
 from tests.integration.e2e.embedded import embedded_bot
 from tests.integration.e2e.loop_gaps import loop_gaps
 from tests.integration.e2e.polling import eventually
+from tests.integration.e2e.transcript import is_cleaned_result
 
 pytestmark = pytest.mark.integration
 
@@ -43,10 +44,6 @@ def _settings(storage: SupabaseStorageServer, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _is_cleaned(entry: TranscriptEntry) -> bool:
-    return entry.document is not None and entry.document.file_name.endswith(".cleaned.csv")
-
-
 def _progress(emulator: TelegramEmulator, chat_id: int) -> TranscriptEntry:
     return next(e for e in emulator.bot_messages(chat_id) if e.document is None)
 
@@ -70,7 +67,7 @@ async def test_an_upload_during_a_storage_outage_waits_in_the_spool_and_then_com
         assert _sample(app, "csvbot_spool_spooled_total", dependency="storage") == 1
         assert _sample(app, "csvbot_spool_entries") == 1
         storage.faults.clear()
-        await emulator.wait_for_message(user.id, _is_cleaned, timeout=30)
+        await emulator.wait_for_message(user.id, is_cleaned_result, timeout=30)
         await eventually(lambda: "done" in _progress(emulator, user.id).content, within=10, what="done")
         assert _sample(app, "csvbot_spool_replayed_total", reason="storage") == 1
         assert _sample(app, "csvbot_spool_entries") == 0
@@ -89,9 +86,9 @@ async def test_a_spooled_upload_survives_a_restart_and_is_replayed_at_start_up(
         assert list((tmp_path / "spool").glob("*.json")), "the entry must stay on disk"
         storage.faults.clear()
         async with embedded_bot(emulator, tmp_path, **_settings(storage)) as app:
-            await emulator.wait_for_message(user.id, _is_cleaned, timeout=30)
+            await emulator.wait_for_message(user.id, is_cleaned_result, timeout=30)
             assert _sample(app, "csvbot_spool_replayed_total", reason="restart") == 1
-        cleaned = [e for e in emulator.bot_messages(user.id) if _is_cleaned(e)]
+        cleaned = [e for e in emulator.bot_messages(user.id) if is_cleaned_result(e)]
         assert len(cleaned) == 1
 
 
@@ -153,9 +150,9 @@ async def test_the_active_jobs_quota_refuses_a_second_upload_while_the_first_run
         refusal = await emulator.wait_for_message(user.id, lambda e: "in progress" in e.content, timeout=10)
         assert "1 file in progress" in refusal.content
         assert _sample(app, "csvbot_quota_refused_total", quota="active_jobs") == 1
-        await emulator.wait_for_message(user.id, _is_cleaned, timeout=30)
+        await emulator.wait_for_message(user.id, is_cleaned_result, timeout=30)
         await asyncio.sleep(0.5)
-        assert len([e for e in emulator.bot_messages(user.id) if _is_cleaned(e)]) == 1
+        assert len([e for e in emulator.bot_messages(user.id) if is_cleaned_result(e)]) == 1
 
 
 async def test_the_daily_bytes_quota_refuses_past_the_budget(
@@ -165,7 +162,7 @@ async def test_the_daily_bytes_quota_refuses_past_the_budget(
     async with TelegramEmulator() as emulator, embedded_bot(emulator, tmp_path, **settings) as app:
         user = emulator.create_user("ida")
         await emulator.send_document(user.id, UPLOAD, "one.csv", mime_type="text/csv")
-        await emulator.wait_for_message(user.id, _is_cleaned, timeout=30)
+        await emulator.wait_for_message(user.id, is_cleaned_result, timeout=30)
         await emulator.send_document(user.id, UPLOAD, "two.csv", mime_type="text/csv")
         refusal = await emulator.wait_for_message(user.id, lambda e: "last 24 hours" in e.content, timeout=10)
         assert "limit" in refusal.content
@@ -192,6 +189,6 @@ async def test_a_slow_disk_under_the_spool_does_not_hold_the_event_loop(
         user = emulator.create_user("kim")
         async with loop_gaps() as gaps:
             await emulator.send_document(user.id, UPLOAD, "slow-disk.csv", mime_type="text/csv")
-            await emulator.wait_for_message(user.id, _is_cleaned, timeout=30)
+            await emulator.wait_for_message(user.id, is_cleaned_result, timeout=30)
         assert _sample(app, "csvbot_spool_entries") == 0
         assert max(gaps) < 0.5, f"the loop stood still for {max(gaps):.2f} s"

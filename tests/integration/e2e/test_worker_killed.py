@@ -9,9 +9,9 @@ import re
 import pytest
 
 from emulators.supabase_storage import Fault
-from emulators.telegram import TranscriptEntry
 from tests.integration.e2e.conftest import JOB_LEASE_SECONDS, Stack
 from tests.integration.e2e.polling import eventually
+from tests.integration.e2e.transcript import is_cleaned_result
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -22,10 +22,6 @@ JOB_ID = re.compile(r"\bJob ([0-9a-f]{12})\b")
 #: After the first result, how long a duplicate would have to show up: past another lease and
 #: reaper tick (5 s each), so a second delivery of the task would have run by then.
 DUPLICATE_WINDOW_SECONDS = JOB_LEASE_SECONDS + 2.0
-
-
-def _is_cleaned_result(entry: TranscriptEntry) -> bool:
-    return entry.document is not None and entry.document.file_name.endswith(".cleaned.csv")
 
 
 async def test_a_worker_killed_mid_job_still_yields_exactly_one_result(stack: Stack) -> None:
@@ -54,11 +50,11 @@ async def test_a_worker_killed_mid_job_still_yields_exactly_one_result(stack: St
     assert job["status"] == "running" and job["attempts"] == 1, job
 
     await stack.start_worker()
-    first = await stack.emulator.wait_for_message(user.id, _is_cleaned_result, timeout=60)
+    first = await stack.emulator.wait_for_message(user.id, is_cleaned_result, timeout=60)
     assert first.content.startswith(f"Job {job_id}")
     await asyncio.sleep(DUPLICATE_WINDOW_SECONDS)
 
-    assert len([e for e in stack.emulator.bot_messages(user.id) if _is_cleaned_result(e)]) == 1
+    assert len([e for e in stack.emulator.bot_messages(user.id) if is_cleaned_result(e)]) == 1
     job = await stack.job_row(job_id)
     assert job["status"] == "done"
     assert job["attempts"] == 2
