@@ -111,5 +111,8 @@ class FileStore:
 
     def _spill_directory(self) -> Path:
         if self._spill_dir is None:
+            if self._parent_dir is not None:
+                # A directory named for the spill need not exist until something spills into it.
+                self._parent_dir.mkdir(parents=True, exist_ok=True)
             self._spill_dir = Path(tempfile.mkdtemp(prefix="csvbot-telegram-emulator-", dir=self._parent_dir))
         return self._spill_dir

@@ -100,7 +100,11 @@ _child_progress: Any = None
 
 
 #: Scheduling priority of a CSV child below its parent's: on a busy host the event loop, which
-#: answers every user, gets the CPU before a batch job does (a job's seconds matter less).
+#: answers every user, gets the CPU before a batch job does (a job's seconds matter less). Not
+#: SCHED_IDLE, though it kept the loop a little closer to idle (bench/csv_pool_bench.py): with a
+#: normal-priority process spinning on each core, an idle-class child's 20 MB job crawled past
+#: its 120 s deadline where one at +10 took 8.5 s; and leaving SCHED_IDLE needs CAP_SYS_NICE,
+#: which containers lack, so a starved child could not be lifted out of it.
 CHILD_NICENESS = 10
 
 

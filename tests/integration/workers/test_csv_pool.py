@@ -4,6 +4,8 @@ loop, and a cancelled or overdue job really stops its child's work."""
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,7 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from service.csvkit import CsvLimits, process_csv
 from service.errors import EmptyFileError, ProcessingTimeoutError
-from service.workers.csv_pool import CsvPool
+from service.workers.csv_pool import CHILD_NICENESS, CsvPool
 from telemetry.metrics import Metrics
 
 LIMITS = CsvLimits(max_bytes=200 * 2**20, max_rows=10_000_000, max_columns=500, max_field_chars=100_000)
@@ -65,6 +67,44 @@ async def test_a_child_gives_the_same_outputs_and_reports_progress_on_the_loop(t
     assert (result.rows_in, result.summary_text) == (expected.rows_in, expected.summary_text)
     assert seen and all(on_loop for _, on_loop in seen)
     assert seen[-1][0] == 1.0
+
+
+def _child_threads(pool: CsvPool) -> list[int]:
+    children = [p.pid for slot in pool._slots for p in slot.executor._processes.values()]
+    return [int(tid) for pid in children for tid in os.listdir(f"/proc/{pid}/task")]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+async def test_every_thread_of_a_child_runs_below_the_loops_priority(tmp_path: Path) -> None:
+    """The child and the threads its pass starts (the stages, polars' pool) yield to the bot's."""
+    source = _csv(tmp_path / "in.csv", 50_000)
+    pool = await _pool(CollectorRegistry())
+    try:
+        await pool.run(source, tmp_path, LIMITS, lambda f: None, deadline=120)
+        threads = _child_threads(pool)
+        classes = {tid: (os.sched_getscheduler(tid), os.getpriority(os.PRIO_PROCESS, tid)) for tid in threads}
+    finally:
+        await pool.aclose()
+    assert len(threads) > 1  # polars' pool outlives the pass
+    assert classes == dict.fromkeys(threads, (os.SCHED_OTHER, CHILD_NICENESS))
+
+
+async def test_a_child_still_gets_cpu_when_every_core_is_busy(tmp_path: Path) -> None:
+    """Lower priority, never none: with a normal-priority spinner on every core, a job of a few
+    seconds still finishes in time (in the idle CPU class it crawled past its deadline)."""
+    source = _csv(tmp_path / "in.csv", 200_000)
+    pool = await _pool(CollectorRegistry())
+    spinners: list[asyncio.subprocess.Process] = []
+    try:
+        for _ in range(os.cpu_count() or 2):
+            spinners.append(await asyncio.create_subprocess_exec(sys.executable, "-c", "while True: pass"))
+        result = await pool.run(source, tmp_path, LIMITS, lambda f: None, deadline=60)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            await spinner.wait()
+        await pool.aclose()
+    assert result.rows_in == 200_000
 
 
 async def test_a_typed_error_keeps_its_kind_and_user_message(tmp_path: Path) -> None:

@@ -33,6 +33,15 @@ async def test_files_spill_to_disk_past_the_memory_budget(tmp_path: Path) -> Non
     assert _listing(tmp_path) == []
 
 
+async def test_a_spill_directory_that_does_not_exist_yet_is_created(tmp_path: Path) -> None:
+    store = FileStore(memory_budget_bytes=0, spill_dir=tmp_path / "not" / "yet")
+    spilled = await store.put(b"c" * 10, file_name="c.csv", mime_type=None)
+
+    assert await store.read(spilled.file_id) == b"c" * 10
+    assert len(_listing(tmp_path / "not" / "yet")) == 1
+    store.close()
+
+
 async def test_mime_type_comes_from_the_file_name() -> None:
     store = FileStore(memory_budget_bytes=1000)
     csv = await store.put(b"x", file_name="report.CSV", mime_type="application/octet-stream")
