@@ -16,8 +16,9 @@ commands at the same moment of the host's load, and each side pools a few thousa
 a single window of about a second holds ~300, whose p99 is its third-worst sample.
 
 Printed per executor, idle and job side by side: lag p50/p99/max and command p50/p99 over all
-rounds' windows, the job side's lag p99 as a ratio of the idle side's, and the median of the
-rounds' own ratios.
+rounds' windows, the cores used by this process (users and emulator), the bot and the bot's
+children (the CSV pool), the job side's lag p99 as a ratio of the idle side's, and the median of
+the rounds' own ratios.
 
 Usage: ``.venv/bin/python bench/csv_pool_bench.py [--size-mb 19] [--rate 20] [--jobs 5]``
 """
@@ -104,6 +105,34 @@ def _within(points: list[tuple[float, float]], windows: list[tuple[float, float]
     return [value for t, value in points if any(start <= t <= end for start, end in windows)]
 
 
+class _Cores:
+    """CPU seconds of this process (users and emulator), the bot, and the bot's children (the
+    CSV pool), summed over windows: the cores each used, to see who shares the host's two."""
+
+    def __init__(self, bot_pid: int) -> None:
+        import psutil
+
+        self._bot = psutil.Process(bot_pid)
+        self.used: dict[str, float] = {"driver": 0.0, "bot": 0.0, "children": 0.0}
+        self._at: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        children = 0.0
+        for child in self._bot.children(recursive=True):
+            with contextlib.suppress(Exception):  # a child that just exited
+                times = child.cpu_times()
+                children += times.user + times.system
+        bot = self._bot.cpu_times()
+        return {"driver": time.process_time(), "bot": bot.user + bot.system, "children": children}
+
+    def start(self) -> None:
+        self._at = self._now()
+
+    def stop(self) -> None:
+        for name, value in self._now().items():
+            self.used[name] += value - self._at[name]
+
+
 async def _phase(
     executor: str, emulator: Any, data: bytes, args: argparse.Namespace, workdir: Path
 ) -> dict[str, Any]:
@@ -169,10 +198,12 @@ async def _phase(
     driving = asyncio.get_running_loop().create_task(load())
     job_windows: list[tuple[float, float]] = []
     idle_windows: list[tuple[float, float]] = []
+    job_cores, idle_cores = _Cores(proc.pid), _Cores(proc.pid)
     try:
         await asyncio.sleep(2.0)  # the pool's children are up; the loop is quiet again
         uploader = users[0]
         for _ in range(args.jobs):
+            job_cores.start()
             started = time.monotonic()
             sent = await emulator.send_document(uploader, data, "big.csv", mime_type="text/csv")
             final = await watcher.wait(
@@ -183,11 +214,14 @@ async def _phase(
             if final is None or final.document is None:
                 raise SystemExit(f"the job failed: {final.content if final else 'no answer in 300 s'}")
             ended = time.monotonic()
+            job_cores.stop()
             job_windows.append((started, ended))
             await asyncio.sleep(SETTLE_SECONDS)
+            idle_cores.start()
             idle_start = time.monotonic()
             await asyncio.sleep(ended - started)
             idle_windows.append((idle_start, time.monotonic()))
+            idle_cores.stop()
     finally:
         running = False
         await driving
@@ -198,10 +232,12 @@ async def _phase(
     (logs / f"{executor}.log").write_bytes((phase_dir / "csvbot.log").read_bytes())
     samples = [(t, lag) for t, lag in json.loads(samples_file.read_text())]
 
-    def side(windows: list[tuple[float, float]]) -> dict[str, Any]:
+    def side(windows: list[tuple[float, float]], cores: _Cores | None = None) -> dict[str, Any]:
         lags, latencies = _within(samples, windows), _within(replies, windows)
+        seconds = sum(end - start for start, end in windows)
         return {
-            "seconds": sum(end - start for start, end in windows),
+            "seconds": seconds,
+            "cores": {name: used / seconds for name, used in cores.used.items()} if cores else {},
             "lag_samples": len(lags),
             "lag_p50_ms": _pct(lags, 0.50) * 1000,
             "lag_p99_ms": _pct(lags, 0.99) * 1000,
@@ -218,8 +254,8 @@ async def _phase(
     return {
         "executor": executor,
         "job_seconds": [end - start for start, end in job_windows],
-        "idle": side(idle_windows),
-        "job": side(job_windows),
+        "idle": side(idle_windows, idle_cores),
+        "job": side(job_windows, job_cores),
         "round_ratios": rounds,
     }
 
@@ -250,7 +286,7 @@ async def _driver(args: argparse.Namespace) -> None:
     )
     print(
         f"{'executor':<8} {'side':<5} {'seconds':>7} {'samples':>7} {'lag p50':>8} {'lag p99':>8} "
-        f"{'lag max':>8} {'cmds':>5} {'cmd p50':>8} {'cmd p99':>8}"
+        f"{'lag max':>8} {'cmds':>5} {'cmd p50':>8} {'cmd p99':>8}  cores: driver / bot / CSV children"
     )
     for r in rows:
         for name in ("idle", "job"):
@@ -258,7 +294,8 @@ async def _driver(args: argparse.Namespace) -> None:
             print(
                 f"{r['executor']:<8} {name:<5} {m['seconds']:>6.1f}s {m['lag_samples']:>7} "
                 f"{m['lag_p50_ms']:>6.2f}ms {m['lag_p99_ms']:>6.1f}ms {m['lag_max_ms']:>6.0f}ms "
-                f"{m['commands']:>5} {m['cmd_p50_ms']:>6.0f}ms {m['cmd_p99_ms']:>6.0f}ms"
+                f"{m['commands']:>5} {m['cmd_p50_ms']:>6.0f}ms {m['cmd_p99_ms']:>6.0f}ms  "
+                f"{m['cores']['driver']:.2f} / {m['cores']['bot']:.2f} / {m['cores']['children']:.2f}"
             )
     print("\nlag p99 during the jobs over idle, all rounds pooled (target: within 2x), and per round")
     for r in rows:
