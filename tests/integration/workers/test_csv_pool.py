@@ -1,5 +1,6 @@
 """CSV work in child processes: same results as in-process, typed errors intact, progress on the
-loop, and a cancelled or overdue job really stops its child's work."""
+loop, a cancelled or overdue job really stops its child's work, and children run below the
+loop's CPU priority without being starved."""
 
 from __future__ import annotations
 
