@@ -36,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -105,39 +106,12 @@ def _within(points: list[tuple[float, float]], windows: list[tuple[float, float]
     return [value for t, value in points if any(start <= t <= end for start, end in windows)]
 
 
-class _Cores:
-    """CPU seconds of this process (users and emulator), the bot, and the bot's children (the
-    CSV pool), summed over windows: the cores each used, to see who shares the host's two."""
-
-    def __init__(self, bot_pid: int) -> None:
-        import psutil
-
-        self._bot = psutil.Process(bot_pid)
-        self.used: dict[str, float] = {"driver": 0.0, "bot": 0.0, "children": 0.0}
-        self._at: dict[str, float] = {}
-
-    def _now(self) -> dict[str, float]:
-        children = 0.0
-        for child in self._bot.children(recursive=True):
-            with contextlib.suppress(Exception):  # a child that just exited
-                times = child.cpu_times()
-                children += times.user + times.system
-        bot = self._bot.cpu_times()
-        return {"driver": time.process_time(), "bot": bot.user + bot.system, "children": children}
-
-    def start(self) -> None:
-        self._at = self._now()
-
-    def stop(self) -> None:
-        for name, value in self._now().items():
-            self.used[name] += value - self._at[name]
-
-
 async def _phase(
     executor: str, emulator: Any, data: bytes, args: argparse.Namespace, workdir: Path
 ) -> dict[str, Any]:
     """One bot with ``executor``: ``args.jobs`` rounds of a job window then an idle one as long."""
     from simulate.driver import ChatWatcher
+    from simulate.saturation import DRIVER, CpuMeter
 
     phase_dir = workdir / executor
     phase_dir.mkdir()
@@ -198,12 +172,19 @@ async def _phase(
     driving = asyncio.get_running_loop().create_task(load())
     job_windows: list[tuple[float, float]] = []
     idle_windows: list[tuple[float, float]] = []
-    job_cores, idle_cores = _Cores(proc.pid), _Cores(proc.pid)
+    # Cores used per window by this process (users and emulator), the bot and its CSV children.
+    meter = CpuMeter({DRIVER: os.getpid(), "bot": proc.pid})
+    core_seconds: dict[str, Counter[str]] = {"job": Counter(), "idle": Counter()}
+
+    def measured(side: str, window: tuple[float, float]) -> None:
+        for role, cores in meter.stop().items():
+            core_seconds[side][role] += cores * (window[1] - window[0])
+
     try:
         await asyncio.sleep(2.0)  # the pool's children are up; the loop is quiet again
         uploader = users[0]
         for _ in range(args.jobs):
-            job_cores.start()
+            meter.start()
             started = time.monotonic()
             sent = await emulator.send_document(uploader, data, "big.csv", mime_type="text/csv")
             final = await watcher.wait(
@@ -214,14 +195,14 @@ async def _phase(
             if final is None or final.document is None:
                 raise SystemExit(f"the job failed: {final.content if final else 'no answer in 300 s'}")
             ended = time.monotonic()
-            job_cores.stop()
             job_windows.append((started, ended))
+            measured("job", job_windows[-1])
             await asyncio.sleep(SETTLE_SECONDS)
-            idle_cores.start()
+            meter.start()
             idle_start = time.monotonic()
             await asyncio.sleep(ended - started)
             idle_windows.append((idle_start, time.monotonic()))
-            idle_cores.stop()
+            measured("idle", idle_windows[-1])
     finally:
         running = False
         await driving
@@ -232,12 +213,15 @@ async def _phase(
     (logs / f"{executor}.log").write_bytes((phase_dir / "csvbot.log").read_bytes())
     samples = [(t, lag) for t, lag in json.loads(samples_file.read_text())]
 
-    def side(windows: list[tuple[float, float]], cores: _Cores | None = None) -> dict[str, Any]:
+    def side(windows: list[tuple[float, float]], name: str | None = None) -> dict[str, Any]:
         lags, latencies = _within(samples, windows), _within(replies, windows)
         seconds = sum(end - start for start, end in windows)
         return {
             "seconds": seconds,
-            "cores": {name: used / seconds for name, used in cores.used.items()} if cores else {},
+            "cores": {
+                label: core_seconds[name][role] / seconds if name else float("nan")
+                for label, role in (("driver", DRIVER), ("bot", "bot"), ("children", "bot children"))
+            },
             "lag_samples": len(lags),
             "lag_p50_ms": _pct(lags, 0.50) * 1000,
             "lag_p99_ms": _pct(lags, 0.99) * 1000,
@@ -254,8 +238,8 @@ async def _phase(
     return {
         "executor": executor,
         "job_seconds": [end - start for start, end in job_windows],
-        "idle": side(idle_windows, idle_cores),
-        "job": side(job_windows, job_cores),
+        "idle": side(idle_windows, "idle"),
+        "job": side(job_windows, "job"),
         "round_ratios": rounds,
     }
 
