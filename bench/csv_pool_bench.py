@@ -12,8 +12,8 @@ reply timed from when it was due, while the bot process samples its own event-lo
 5 ms (how late a 5 ms sleep wakes). In each bot, ``--jobs`` rounds alternate a job window (from
 the upload of a 20 MB CSV until its result document arrives) with an idle window of the same
 length, one second after the result, so the idle baseline is the same bot under the same
-commands at the same moment of the host's load, and each side pools a few thousand lag samples:
-a single window of about a second holds ~300, whose p99 is its third-worst sample.
+commands at the same moment of the host's load, and each side pools ~1,300 lag samples at five
+rounds: a single window of about a second holds ~300, whose p99 is its third-worst sample.
 
 Printed per executor, idle and job side by side: lag p50/p99/max and command p50/p99 over all
 rounds' windows, the cores used by this process (users and emulator), the bot and the bot's
